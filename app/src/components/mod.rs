@@ -1,0 +1,5 @@
+//! Reusable UI pieces.
+
+pub mod connection;
+#[cfg(feature = "hydrate")]
+pub mod socket;

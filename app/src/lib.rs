@@ -1,0 +1,95 @@
+//! tokenscope's browser UI (Leptos, server-rendered and hydrated) and the wire types shared with the server.
+//!
+//! Built twice: with `ssr` into the `tokenscope` binary, which renders pages, and with `hydrate` into the
+//! WebAssembly bundle, which makes them live in the browser.
+
+pub mod components;
+pub mod pages;
+pub mod protocol;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path,
+};
+
+use components::connection::ConnectionBadge;
+use pages::{
+    compare::ComparePage, gpu::GpuPage, new_run::NewRunPage, not_found::NotFound, runs::RunsPage,
+};
+
+/// The HTML document around the app: head, hydration scripts and the body the app renders into.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The navigation entries of the layout, in order: (href, label).
+pub const NAV: [(&str, &str); 4] = [
+    ("/runs", "Runs"),
+    ("/runs/new", "New run"),
+    ("/gpu", "GPU"),
+    ("/compare", "Compare"),
+];
+
+/// The whole application: layout with navigation, the live-connection badge and the routed pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="tokenscope-css" href="/pkg/tokenscope.css" />
+        <Title text="tokenscope" />
+        <Router>
+            <header class="topbar">
+                <a class="brand" href="/" data-testid="brand">
+                    "tokenscope"
+                </a>
+                <nav class="nav" data-testid="nav">
+                    {NAV
+                        .iter()
+                        .map(|(href, label)| {
+                            view! {
+                                <A href=*href exact=true attr:data-testid=format!("nav-{}", label.to_lowercase().replace(' ', "-"))>
+                                    {*label}
+                                </A>
+                            }
+                        })
+                        .collect_view()}
+                </nav>
+                <ConnectionBadge />
+            </header>
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=RunsPage />
+                    <Route path=path!("/runs") view=RunsPage />
+                    <Route path=path!("/runs/new") view=NewRunPage />
+                    <Route path=path!("/gpu") view=GpuPage />
+                    <Route path=path!("/compare") view=ComparePage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The WebAssembly entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

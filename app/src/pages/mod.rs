@@ -1,0 +1,7 @@
+//! One module per page of the dashboard.
+
+pub mod compare;
+pub mod gpu;
+pub mod new_run;
+pub mod not_found;
+pub mod runs;

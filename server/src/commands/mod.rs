@@ -1,0 +1,5 @@
+//! The subcommands other than `serve`, one module each: its clap `Args` and its `main`.
+
+pub mod gpu;
+pub mod mock;
+pub mod run;

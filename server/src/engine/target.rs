@@ -1,0 +1,115 @@
+//! The seam between load generation and the server under test: a [`Target`] executes one [`Prompt`] and reports
+//! what happened as a [`RequestResult`] with raw timestamps. Metrics are computed from those elsewhere.
+
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+/// The body of a prompt: plain text for `/v1/completions`, messages for `/v1/chat/completions`.
+/// A target converts one into the other when the endpoint needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptBody {
+    /// Plain text.
+    Text(String),
+    /// A conversation.
+    Chat(Vec<ChatMessage>),
+}
+
+/// One request to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// Position in the workload (0-based).
+    pub index: u64,
+    /// What to send.
+    pub body: PromptBody,
+    /// Estimated prompt length in tokens (the workload's own count; the server's `usage` is authoritative).
+    pub input_tokens: u32,
+    /// `max_tokens` to request.
+    pub max_tokens: u32,
+}
+
+/// Where a request's output-token count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// The server's `usage.completion_tokens`.
+    Usage,
+    /// Counted content chunks (the server sent no usage).
+    Chunks,
+}
+
+/// What kind of failure a request met; the classes a report counts errors by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// TCP connect refused / DNS / TLS: the server is not there.
+    Connect,
+    /// No complete answer within the request timeout.
+    Timeout,
+    /// The server answered with a non-2xx status.
+    HttpStatus,
+    /// The stream or body was not valid JSON / SSE.
+    Parse,
+    /// The stream ended before `[DONE]` / a finish reason, or carried no content.
+    StreamEnded,
+    /// Anything else (I/O errors mid-body…).
+    Other,
+}
+
+/// A failed request's details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestError {
+    /// Class of the failure.
+    pub class: ErrorClass,
+    /// HTTP status when the server answered.
+    pub status: Option<u16>,
+    /// Human-readable description; for HTTP errors, the first bytes (≤ 512) of the body.
+    pub message: String,
+}
+
+/// Arrival of one chunk that carried non-empty content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentChunk {
+    /// When the chunk was read.
+    pub at: Instant,
+    /// Bytes of content text it carried (used to spread tokens over chunks when the server counts only the total).
+    pub bytes: u32,
+}
+
+/// Everything measured about one request, as raw instants; no derived metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestResult {
+    /// The prompt's index.
+    pub index: u64,
+    /// When the request was handed to the HTTP client.
+    pub sent_at: Instant,
+    /// Every content-bearing chunk in order (one entry for a non-streaming response, at its arrival).
+    pub chunks: Vec<ContentChunk>,
+    /// When the response was complete.
+    pub done_at: Instant,
+    /// Output tokens (from `usage` when present, else the number of content chunks).
+    pub output_tokens: u32,
+    /// Where `output_tokens` came from.
+    pub token_source: TokenSource,
+    /// Prompt tokens from `usage`, when present.
+    pub prompt_tokens: Option<u32>,
+    /// `Some` when the request failed; partial `chunks` are kept.
+    pub error: Option<RequestError>,
+}
+
+/// An OpenAI-compatible server, or an in-process stand-in for tests.
+pub trait Target: Send + Sync + 'static {
+    /// Sends `prompt` now and follows it to completion (or failure, or the request timeout).
+    /// Never panics and never returns early without a result: every outcome is a [`RequestResult`].
+    fn execute<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, RequestResult>;
+}

@@ -1,0 +1,4 @@
+//! HTTP and WebSocket routes, one module per area.
+
+pub mod health;
+pub mod live;

@@ -1,0 +1,28 @@
+//! The one state every handler shares.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::store::Store;
+
+/// Shared by every route and server function; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' options: site root, output name, address.
+    pub leptos_options: LeptosOptions,
+    /// The run archive.
+    pub store: Store,
+    /// Facts fixed at start.
+    pub info: Arc<ServerInfo>,
+}
+
+/// Facts about this server process.
+#[derive(Debug)]
+pub struct ServerInfo {
+    /// When the server started (monotonic).
+    pub started: Instant,
+    /// Seconds between heartbeats on live sockets.
+    pub heartbeat_s: u64,
+}
