@@ -15,9 +15,7 @@ use leptos_router::{
 };
 
 use components::connection::ConnectionBadge;
-use pages::{
-    compare::ComparePage, gpu::GpuPage, new_run::NewRunPage, not_found::NotFound, runs::RunsPage,
-};
+use pages::{compare::ComparePage, gpu::GpuPage, new_run::NewRunPage, not_found::NotFound, runs::RunsPage};
 
 /// The HTML document around the app: head, hydration scripts and the body the app renders into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -40,12 +38,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The navigation entries of the layout, in order: (href, label).
-pub const NAV: [(&str, &str); 4] = [
-    ("/runs", "Runs"),
-    ("/runs/new", "New run"),
-    ("/gpu", "GPU"),
-    ("/compare", "Compare"),
-];
+pub const NAV: [(&str, &str); 4] =
+    [("/runs", "Runs"), ("/runs/new", "New run"), ("/gpu", "GPU"), ("/compare", "Compare")];
 
 /// The whole application: layout with navigation, the live-connection badge and the routed pages.
 #[component]

@@ -56,9 +56,6 @@ mod tests {
 
     #[test]
     fn explicit_root_wins() {
-        assert_eq!(
-            resolve(Some(Path::new("/srv/site"))).unwrap(),
-            PathBuf::from("/srv/site")
-        );
+        assert_eq!(resolve(Some(Path::new("/srv/site"))).unwrap(), PathBuf::from("/srv/site"));
     }
 }

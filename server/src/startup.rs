@@ -46,12 +46,7 @@ impl Application {
         let store = Store::connect(&args.db).await?;
         let listener = TcpListener::bind((args.host.as_str(), args.port))
             .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}:{} (--host/--port)",
-                    args.host, args.port
-                )
-            })?;
+            .with_context(|| format!("cannot listen on {}:{} (--host/--port)", args.host, args.port))?;
         let addr = listener.local_addr()?;
         let leptos_options = LeptosOptions::builder()
             .output_name("tokenscope")
@@ -59,26 +54,14 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let info = Arc::new(ServerInfo {
-            started: Instant::now(),
-            heartbeat_s: 15,
-        });
-        let state = AppState {
-            leptos_options,
-            store,
-            info,
-        };
-        Ok(Application {
-            listener,
-            router: router(state),
-        })
+        let info = Arc::new(ServerInfo { started: Instant::now(), heartbeat_s: 15 });
+        let state = AppState { leptos_options, store, info };
+        Ok(Application { listener, router: router(state) })
     }
 
     /// The address actually bound.
     pub fn addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// Serves until `shutdown` resolves.
@@ -86,9 +69,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
     }
 }
 
@@ -97,10 +78,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let app = Application::build(&args).await?;
     let addr = app.addr();
     tracing::info!(db = %args.db, "archive ready");
-    eprintln!(
-        "tokenscope {} — dashboard at http://{addr}/",
-        env!("CARGO_PKG_VERSION")
-    );
+    eprintln!("tokenscope {} — dashboard at http://{addr}/", env!("CARGO_PKG_VERSION"));
     app.run_until(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

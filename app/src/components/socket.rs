@@ -31,21 +31,13 @@ pub struct ReconnectingSocket(Rc<RefCell<Inner>>);
 /// `ws(s)://host/path` for the page's own origin.
 pub fn ws_url(path: &str) -> Option<String> {
     let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" {
-        "wss"
-    } else {
-        "ws"
-    };
+    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
     Some(format!("{scheme}://{}{path}", location.host().ok()?))
 }
 
 impl ReconnectingSocket {
     /// Opens the socket at `path`; `on_text` gets every text frame, `on_state` every state change.
-    pub fn open(
-        path: &str,
-        on_text: impl Fn(String) + 'static,
-        on_state: impl Fn(SocketState) + 'static,
-    ) -> Self {
+    pub fn open(path: &str, on_text: impl Fn(String) + 'static, on_state: impl Fn(SocketState) + 'static) -> Self {
         let me = ReconnectingSocket(Rc::new(RefCell::new(Inner {
             path: path.to_owned(),
             on_text: Box::new(on_text),
@@ -79,10 +71,7 @@ impl ReconnectingSocket {
         let on_message = {
             let me = self.clone();
             Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-                if let Some(text) = e
-                    .dyn_ref::<MessageEvent>()
-                    .and_then(|m| m.data().as_string())
-                {
+                if let Some(text) = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) {
                     (me.0.borrow().on_text)(text);
                 }
             })
@@ -114,9 +103,6 @@ impl ReconnectingSocket {
             delay
         };
         let me = self.clone();
-        set_timeout(
-            move || me.connect(),
-            Duration::from_millis(u64::from(delay)),
-        );
+        set_timeout(move || me.connect(), Duration::from_millis(u64::from(delay)));
     }
 }

@@ -40,15 +40,9 @@ mod tests {
 
     #[test]
     fn frames_are_tagged_json() {
-        let f = LiveFrame::Hello {
-            version: "1.2.3".into(),
-            server_time_ms: 5,
-        };
+        let f = LiveFrame::Hello { version: "1.2.3".into(), server_time_ms: 5 };
         let s = serde_json::to_string(&f).unwrap();
-        assert_eq!(
-            s,
-            r#"{"type":"hello","version":"1.2.3","server_time_ms":5}"#
-        );
+        assert_eq!(s, r#"{"type":"hello","version":"1.2.3","server_time_ms":5}"#);
         assert_eq!(serde_json::from_str::<LiveFrame>(&s).unwrap(), f);
     }
 }

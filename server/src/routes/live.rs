@@ -27,10 +27,7 @@ pub async fn live_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 
 /// Milliseconds since the Unix epoch on the server's wall clock.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 fn text(frame: &LiveFrame) -> Message {
@@ -43,10 +40,7 @@ where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let hello = LiveFrame::Hello {
-        version: env!("CARGO_PKG_VERSION").into(),
-        server_time_ms: now_ms(),
-    };
+    let hello = LiveFrame::Hello { version: env!("CARGO_PKG_VERSION").into(), server_time_ms: now_ms() };
     if tx.send(text(&hello)).await.is_err() {
         return;
     }
@@ -79,25 +73,12 @@ mod tests {
         let (in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
         let task = tokio::spawn(serve_live(out_tx, in_rx, Duration::from_millis(20)));
         let first = out_rx.next().await.unwrap();
-        let Message::Text(t) = first else {
-            panic!("hello must be text")
-        };
-        assert!(matches!(
-            serde_json::from_str::<LiveFrame>(&t).unwrap(),
-            LiveFrame::Hello { .. }
-        ));
-        let Message::Text(t) = out_rx.next().await.unwrap() else {
-            panic!("heartbeat must be text")
-        };
-        assert!(matches!(
-            serde_json::from_str::<LiveFrame>(&t).unwrap(),
-            LiveFrame::Heartbeat { .. }
-        ));
+        let Message::Text(t) = first else { panic!("hello must be text") };
+        assert!(matches!(serde_json::from_str::<LiveFrame>(&t).unwrap(), LiveFrame::Hello { .. }));
+        let Message::Text(t) = out_rx.next().await.unwrap() else { panic!("heartbeat must be text") };
+        assert!(matches!(serde_json::from_str::<LiveFrame>(&t).unwrap(), LiveFrame::Heartbeat { .. }));
         assert!(matches!(out_rx.next().await.unwrap(), Message::Ping(_)));
         in_tx.unbounded_send(Ok(Message::Close(None))).unwrap();
-        tokio::time::timeout(Duration::from_secs(2), task)
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(2), task).await.unwrap().unwrap();
     }
 }

@@ -2,9 +2,7 @@
 
 use std::str::FromStr;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 /// Why the archive could not be opened or used.
 #[derive(Debug, thiserror::Error)]
@@ -35,51 +33,34 @@ impl Store {
     /// Opens (creating when missing) the database at `url` and brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = parse_url(url)?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }
 
     /// Number of archived runs.
     pub async fn count_runs(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM runs")
-            .fetch_one(&self.pool)
-            .await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM runs").fetch_one(&self.pool).await?;
         Ok(n)
     }
 }
 
 /// Checks the scheme and turns `sqlite://FILE` into connection options (WAL, created when missing).
 pub fn parse_url(url: &str) -> Result<SqliteConnectOptions, StoreError> {
-    let bad = |reason: &str| StoreError::BadUrl {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let bad = |reason: &str| StoreError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(bad("PostgreSQL is not supported by this build yet; use sqlite://FILE (e.g. sqlite://tokenscope.db)"));
-    }
-    let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
         return Err(bad(
-            "expected sqlite://FILE, e.g. --db sqlite://tokenscope.db",
+            "PostgreSQL is not supported by this build yet; use sqlite://FILE (e.g. sqlite://tokenscope.db)",
         ));
+    }
+    let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Err(bad("expected sqlite://FILE, e.g. --db sqlite://tokenscope.db"));
     };
     if path.is_empty() {
-        return Err(bad(
-            "the file name is missing: use sqlite://FILE, e.g. sqlite://tokenscope.db",
-        ));
+        return Err(bad("the file name is missing: use sqlite://FILE, e.g. sqlite://tokenscope.db"));
     }
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
-        .map_err(|e| bad(&e.to_string()))?;
-    Ok(options
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal))
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}")).map_err(|e| bad(&e.to_string()))?;
+    Ok(options.create_if_missing(true).journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal))
 }
 
 #[cfg(test)]
@@ -101,14 +82,6 @@ mod tests {
         let store = Store::connect(&url).await.unwrap();
         assert_eq!(store.count_runs().await.unwrap(), 0);
         // A second open of the same file finds the schema in place.
-        assert_eq!(
-            Store::connect(&url)
-                .await
-                .unwrap()
-                .count_runs()
-                .await
-                .unwrap(),
-            0
-        );
+        assert_eq!(Store::connect(&url).await.unwrap().count_runs().await.unwrap(), 0);
     }
 }

@@ -26,21 +26,13 @@ pub async fn spawn_app() -> TestApp {
     let app = Application::build(&args).await.expect("app builds");
     let addr = app.addr();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        base: format!("http://{addr}"),
-        authority: addr.to_string(),
-        _dir: dir,
-    }
+    TestApp { base: format!("http://{addr}"), authority: addr.to_string(), _dir: dir }
 }
 
 /// Tests need no real wasm bundle: a site folder with the files the server looks for.
 fn fake_site(root: PathBuf) -> PathBuf {
     std::fs::create_dir_all(root.join("pkg")).unwrap();
-    std::fs::write(
-        root.join("pkg/tokenscope.js"),
-        "export default function(){}",
-    )
-    .unwrap();
+    std::fs::write(root.join("pkg/tokenscope.js"), "export default function(){}").unwrap();
     std::fs::write(root.join("pkg/tokenscope.css"), "body{}").unwrap();
     std::fs::write(root.join("favicon.svg"), "<svg/>").unwrap();
     root

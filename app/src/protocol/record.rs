@@ -1,0 +1,42 @@
+//! Per-request facts shared by the engine's results and the wire: token-count source and error classes.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a request's output-token count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// The server's `usage.completion_tokens`.
+    Usage,
+    /// Counted content chunks (the server sent no usage).
+    Chunks,
+}
+
+/// What kind of failure a request met; the classes a report counts errors by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// TCP connect refused / DNS / TLS: the server is not there.
+    Connect,
+    /// No complete answer within the request timeout.
+    Timeout,
+    /// The server answered with a non-2xx status.
+    HttpStatus,
+    /// The stream or body was not valid JSON / SSE.
+    Parse,
+    /// The stream ended before `[DONE]` / a finish reason, or carried no content.
+    StreamEnded,
+    /// Anything else (I/O errors mid-body…).
+    Other,
+}
+
+/// A failed request's details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestError {
+    /// Class of the failure.
+    pub class: ErrorClass,
+    /// HTTP status when the server answered.
+    pub status: Option<u16>,
+    /// Human-readable description; for HTTP errors, the first bytes (≤ 512) of the body.
+    pub message: String,
+}
