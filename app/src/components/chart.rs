@@ -1,0 +1,178 @@
+//! Time-series charts drawn with plotters on a `<canvas>` (in the browser; the server renders the empty canvas).
+//!
+//! Every chart of a page shares one x axis — seconds on the run's clock — so tokens/s, latency and GPU telemetry
+//! line up. Series are downsampled min/max-preserving before drawing.
+
+use leptos::{html::Canvas, prelude::*};
+
+/// One line on a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend text.
+    pub label: String,
+    /// Line colour (RGB).
+    pub color: (u8, u8, u8),
+    /// (x seconds on the shared clock, y value), sorted by x.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Colours for series, in order; readable on the dark background.
+pub const PALETTE: [(u8, u8, u8); 6] =
+    [(76, 194, 255), (62, 207, 142), (245, 165, 36), (240, 82, 107), (180, 140, 255), (200, 200, 200)];
+
+/// The y range to draw: from 0 (or the data's minimum when negative) to a rounded-up maximum, at least `floor`.
+pub fn y_range(series: &[Series], floor: f64) -> (f64, f64) {
+    let (mut lo, mut hi) = (0.0_f64, floor.max(f64::MIN_POSITIVE));
+    for p in series.iter().flat_map(|s| s.points.iter()) {
+        if p.1.is_finite() {
+            lo = lo.min(p.1);
+            hi = hi.max(p.1);
+        }
+    }
+    (lo, nice_ceiling(hi * 1.1))
+}
+
+/// Rounds up to 1, 2 or 5 × a power of ten, so axis ranges don't twitch with every new point.
+pub fn nice_ceiling(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let mag = 10f64.powf(v.log10().floor());
+    let n = v / mag;
+    let step = if n <= 1.0 {
+        1.0
+    } else if n <= 2.0 {
+        2.0
+    } else if n <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    step * mag
+}
+
+/// A titled chart: `series` against the shared x range `x_range` (seconds).
+#[component]
+pub fn TimeChart(
+    /// Heading above the chart.
+    title: &'static str,
+    /// Y-axis unit, shown on the axis ("tok/s", "ms", "%", "W"…).
+    y_unit: &'static str,
+    /// The lines to draw.
+    #[prop(into)]
+    series: Signal<Vec<Series>>,
+    /// Shared x range in seconds.
+    #[prop(into)]
+    x_range: Signal<(f64, f64)>,
+    /// Smallest y maximum (e.g. 100 for percentages).
+    #[prop(default = 1.0)]
+    y_floor: f64,
+    /// `data-testid` of the canvas.
+    #[prop(default = "chart")]
+    testid: &'static str,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let data = series.get();
+        let xr = x_range.get();
+        if let Some(el) = canvas.get() {
+            draw::draw(&el, &data, xr, y_floor, y_unit);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (series, x_range, y_floor, y_unit);
+    view! {
+        <figure class="chart">
+            <figcaption>{title}</figcaption>
+            <canvas node_ref=canvas data-testid=testid width="600" height="220"></canvas>
+        </figure>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod draw {
+    use plotters::prelude::*;
+    use plotters_canvas::CanvasBackend;
+    use web_sys::HtmlCanvasElement;
+
+    use super::{y_range, Series};
+    use crate::components::downsample::minmax;
+
+    const BG: RGBColor = RGBColor(23, 27, 33);
+    const GRID: RGBColor = RGBColor(42, 49, 59);
+    const TEXT: RGBColor = RGBColor(152, 162, 179);
+
+    pub fn draw(el: &HtmlCanvasElement, series: &[Series], x: (f64, f64), y_floor: f64, y_unit: &str) {
+        // Match the drawing buffer to the laid-out size so text is not stretched.
+        let w = el.client_width().max(200) as u32;
+        if el.width() != w {
+            el.set_width(w);
+        }
+        let Some(backend) = CanvasBackend::with_canvas_object(el.clone()) else { return };
+        let root = backend.into_drawing_area();
+        let _ = root.fill(&BG);
+        let (y0, y1) = y_range(series, y_floor);
+        let (x0, x1) = if x.1 > x.0 { x } else { (x.0, x.0 + 1.0) };
+        let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(8)
+            .x_label_area_size(28)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1, y0..y1)
+        else {
+            return;
+        };
+        let _ = chart
+            .configure_mesh()
+            .bold_line_style(GRID)
+            .light_line_style(BG)
+            .axis_style(GRID)
+            .label_style(("sans-serif", 12).into_font().color(&TEXT))
+            .x_desc("time (s)")
+            .y_desc(y_unit)
+            .x_labels(8)
+            .y_labels(5)
+            .draw();
+        let buckets = (w as usize / 2).max(50);
+        for s in series {
+            let color = RGBColor(s.color.0, s.color.1, s.color.2);
+            let pts = minmax(&s.points, buckets);
+            if let Ok(ann) = chart.draw_series(LineSeries::new(pts, color.stroke_width(2))) {
+                ann.label(s.label.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
+            }
+        }
+        if series.len() > 1 || series.iter().any(|s| !s.label.is_empty()) {
+            let _ = chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(BG.mix(0.8))
+                .border_style(GRID)
+                .label_font(("sans-serif", 12).into_font().color(&TEXT))
+                .draw();
+        }
+        let _ = root.present();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_ceilings() {
+        assert_eq!(nice_ceiling(0.0), 1.0);
+        assert_eq!(nice_ceiling(87.0), 100.0);
+        assert_eq!(nice_ceiling(101.0), 200.0);
+        assert_eq!(nice_ceiling(3.2), 5.0);
+        assert_eq!(nice_ceiling(6000.0), 10_000.0);
+    }
+
+    #[test]
+    fn y_range_covers_data_and_floor() {
+        let s = vec![Series { label: "a".into(), color: PALETTE[0], points: vec![(0.0, 40.0), (1.0, 55.0)] }];
+        assert_eq!(y_range(&s, 100.0), (0.0, 100.0));
+        assert_eq!(y_range(&s, 1.0), (0.0, 100.0));
+        assert_eq!(y_range(&[], 1.0), (0.0, 2.0));
+    }
+}
