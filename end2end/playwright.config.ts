@@ -28,7 +28,7 @@ export default defineConfig({
   },
   // The server under test: started here (fresh archive in test-results/), or reused when BASE_URL is given.
   webServer: process.env.BASE_URL ? undefined : {
-    command: `rm -f test-results/e2e.db* && mkdir -p test-results && ${bin} serve --host 127.0.0.1 --port ${port} --db sqlite://test-results/e2e.db`,
+    command: `rm -f test-results/e2e.db* && mkdir -p test-results && ${bin} serve --host 127.0.0.1 --port ${port} --db sqlite://test-results/e2e.db --simulate-gpu 2`,
     url: `${baseURL}/api/health`,
     timeout: 60_000,
     reuseExistingServer: false,

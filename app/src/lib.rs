@@ -3,6 +3,8 @@
 //! Built twice: with `ssr` into the `tokenscope` binary, which renders pages, and with `hydrate` into the
 //! WebAssembly bundle, which makes them live in the browser.
 
+#[cfg(feature = "hydrate")]
+pub mod api;
 pub mod components;
 pub mod pages;
 pub mod protocol;
@@ -15,7 +17,9 @@ use leptos_router::{
 };
 
 use components::connection::ConnectionBadge;
-use pages::{compare::ComparePage, gpu::GpuPage, new_run::NewRunPage, not_found::NotFound, runs::RunsPage};
+use pages::{
+    compare::ComparePage, gpu::GpuPage, new_run::NewRunPage, not_found::NotFound, run::RunPage, runs::RunsPage,
+};
 
 /// The HTML document around the app: head, hydration scripts and the body the app renders into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -72,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=RunsPage />
                     <Route path=path!("/runs") view=RunsPage />
                     <Route path=path!("/runs/new") view=NewRunPage />
+                    <Route path=path!("/runs/:id") view=RunPage />
                     <Route path=path!("/gpu") view=GpuPage />
                     <Route path=path!("/compare") view=ComparePage />
                 </Routes>

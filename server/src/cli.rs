@@ -17,6 +17,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the dashboard: open http://HOST:PORT in a browser (through your pod's HTTPS proxy on a GPU pod).
@@ -45,4 +47,19 @@ pub struct ServeArgs {
     /// `../site` (the build tree's target/site), then `target/site` under the working directory.
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
     pub site_root: Option<PathBuf>,
+    /// Demo mode: N simulated GPUs instead of NVML, labelled simulated everywhere they appear.
+    #[arg(long, value_name = "N", env = "TOKENSCOPE_SIMULATE_GPU")]
+    pub simulate_gpu: Option<u32>,
+    /// GPU sampling interval for utilization, memory, power, temperature and clocks: 50ms to 1s (1-20 Hz).
+    /// Energy, GPM and PCIe are read once a second, processes every 2 s.
+    #[arg(long, default_value = "250ms", value_parser = crate::telemetry::parse_interval, env = "TOKENSCOPE_GPU_INTERVAL")]
+    pub gpu_interval: std::time::Duration,
+    /// Only these GPUs, by NVML index as nvidia-smi numbers them, e.g. 0,1 (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", env = "TOKENSCOPE_GPUS")]
+    pub gpus: Option<Vec<u32>>,
+    /// Do not start the built-in demo target. By default `serve` runs an in-process mock inference server on a
+    /// loopback port, offered on the New run page as "the built-in demo target"; when no NVIDIA driver is found it
+    /// also simulates one GPU (labelled simulated everywhere) so the demo's charts move.
+    #[arg(long, env = "TOKENSCOPE_NO_DEMO")]
+    pub no_demo: bool,
 }

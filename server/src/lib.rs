@@ -1,11 +1,16 @@
 //! The `tokenscope` server: CLI, HTTP routes, WebSocket hub and startup.
+// The dashboard's deeply nested Leptos view types need more than the default 128 query depth.
+#![recursion_limit = "256"]
 
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod hub;
 pub mod logging;
+pub mod mock;
 pub mod routes;
 pub mod site;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod telemetry;

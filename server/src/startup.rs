@@ -3,19 +3,31 @@
 use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Instant};
 
 use anyhow::Context;
-use axum::{routing::get, Router};
+use axum::{
+    routing::{get, post},
+    Router,
+};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use app::{protocol::LIVE_WS_PATH, shell, App};
+use app::{
+    protocol::{
+        gpu::{TelemetryStatus, GPU_API_PATH, GPU_WS_PATH, METRICS_PATH},
+        LIVE_WS_PATH,
+    },
+    shell, App,
+};
 
 use crate::{
     cli::ServeArgs,
+    hub::RunManager,
+    mock::{serve_mock, MockConfig},
     routes, site,
     state::{AppState, ServerInfo},
     store::Store,
+    telemetry::{Telemetry, TelemetryConfig},
 };
 
 /// Every route of the app: API, WebSockets, server-rendered pages, then static files.
@@ -24,6 +36,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/health", get(routes::health::health))
         .route(LIVE_WS_PATH, get(routes::live::live_ws))
+        .route(METRICS_PATH, get(routes::metrics::metrics))
+        .route(GPU_API_PATH, get(routes::gpu_api::gpu_snapshot))
+        .route(GPU_WS_PATH, get(routes::gpu_ws::gpu_ws))
+        .route("/api/runs", get(routes::runs::list).post(routes::runs::create))
+        .route("/api/runs/{id}", get(routes::runs::get))
+        .route("/api/runs/{id}/stop", post(routes::runs::stop))
+        .route("/api/preflight", post(routes::runs::check))
+        .route("/api/demo", get(routes::runs::demo))
+        .route("/ws/runs/{id}", get(routes::run_ws::run_ws))
         .leptos_routes(&state, pages, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -55,7 +76,10 @@ impl Application {
             .site_addr(addr)
             .build();
         let info = Arc::new(ServerInfo { started: Instant::now(), heartbeat_s: 15 });
-        let state = AppState { leptos_options, store, info };
+        let demo_target = if args.no_demo { None } else { Some(start_demo_target().await?) };
+        let telemetry = start_telemetry(args, demo_target.is_some()).await?;
+        let runs = RunManager::new(store.clone(), telemetry.clone(), demo_target);
+        let state = AppState { leptos_options, store, info, telemetry, runs };
         Ok(Application { listener, router: router(state) })
     }
 
@@ -71,6 +95,46 @@ impl Application {
     ) -> std::io::Result<()> {
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
     }
+}
+
+/// Starts GPU telemetry (the demo source with `--simulate-gpu`, NVML otherwise) off the async workers, and says
+/// once in the log what it found. No NVIDIA driver is not an error: the dashboard shows "no GPU telemetry".
+/// The built-in demo target: an in-process mock on a loopback port whose latency grows with load.
+async fn start_demo_target() -> anyhow::Result<String> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.context("cannot open a port for the demo target")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let cfg = MockConfig { ttft_ms: 120.0, itl_ms: 12.0, output_tokens: 128, slowdown: 0.004, ..MockConfig::default() };
+    tokio::spawn(async move {
+        if let Err(e) = serve_mock(listener, cfg).await {
+            tracing::warn!("the demo target stopped: {e}");
+        }
+    });
+    tracing::info!(%url, "built-in demo target (mock inference server) is up; --no-demo turns it off");
+    Ok(url)
+}
+
+async fn start_telemetry(args: &ServeArgs, demo: bool) -> anyhow::Result<Telemetry> {
+    let config =
+        TelemetryConfig { interval: args.gpu_interval, gpus: args.gpus.clone(), simulate_gpus: args.simulate_gpu };
+    let mut telemetry = tokio::task::spawn_blocking(move || Telemetry::start(&config)).await??;
+    if demo && args.simulate_gpu.is_none() {
+        if let TelemetryStatus::Unavailable { reason } = telemetry.status() {
+            tracing::warn!("no GPU telemetry ({reason}); the demo simulates 1 GPU, labelled simulated");
+            let config = TelemetryConfig { interval: args.gpu_interval, gpus: None, simulate_gpus: Some(1) };
+            telemetry = tokio::task::spawn_blocking(move || Telemetry::start(&config)).await??;
+        }
+    }
+    match telemetry.status() {
+        TelemetryStatus::Unavailable { reason } => tracing::warn!("no GPU telemetry: {reason}"),
+        TelemetryStatus::Simulated { gpus } => {
+            tracing::warn!(gpus = gpus.len(), "GPU telemetry is SIMULATED (--simulate-gpu): demo numbers, not measured")
+        }
+        TelemetryStatus::Available { gpus } => {
+            let names: Vec<&str> = gpus.iter().map(|g| g.name.as_str()).collect();
+            tracing::info!(gpus = ?names, interval = ?telemetry.interval(), "GPU telemetry on");
+        }
+    }
+    Ok(telemetry)
 }
 
 /// `tokenscope serve`.

@@ -16,6 +16,10 @@ pub struct AppState {
     pub store: Store,
     /// Facts fixed at start.
     pub info: Arc<ServerInfo>,
+    /// GPU telemetry (NVML, simulated, or unavailable).
+    pub telemetry: crate::telemetry::Telemetry,
+    /// The dashboard's runs.
+    pub runs: crate::hub::RunManager,
 }
 
 /// Facts about this server process.

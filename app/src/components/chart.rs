@@ -20,16 +20,18 @@ pub struct Series {
 pub const PALETTE: [(u8, u8, u8); 6] =
     [(76, 194, 255), (62, 207, 142), (245, 165, 36), (240, 82, 107), (180, 140, 255), (200, 200, 200)];
 
-/// The y range to draw: from 0 (or the data's minimum when negative) to a rounded-up maximum, at least `floor`.
+/// The y range to draw: from 0 (or the data's minimum when negative) to `floor` when the data stays under it
+/// (percentages stop at 100), else to a rounded-up maximum with some headroom.
 pub fn y_range(series: &[Series], floor: f64) -> (f64, f64) {
-    let (mut lo, mut hi) = (0.0_f64, floor.max(f64::MIN_POSITIVE));
+    let (mut lo, mut hi) = (0.0_f64, f64::MIN);
     for p in series.iter().flat_map(|s| s.points.iter()) {
         if p.1.is_finite() {
             lo = lo.min(p.1);
             hi = hi.max(p.1);
         }
     }
-    (lo, nice_ceiling(hi * 1.1))
+    let top = if hi <= floor { floor.max(f64::MIN_POSITIVE) } else { nice_ceiling(hi * 1.1) };
+    (lo, top)
 }
 
 /// Rounds up to 1, 2 or 5 × a power of ten, so axis ranges don't twitch with every new point.
@@ -173,6 +175,8 @@ mod tests {
         let s = vec![Series { label: "a".into(), color: PALETTE[0], points: vec![(0.0, 40.0), (1.0, 55.0)] }];
         assert_eq!(y_range(&s, 100.0), (0.0, 100.0));
         assert_eq!(y_range(&s, 1.0), (0.0, 100.0));
-        assert_eq!(y_range(&[], 1.0), (0.0, 2.0));
+        assert_eq!(y_range(&[], 1.0), (0.0, 1.0));
+        let full = vec![Series { label: "u".into(), color: PALETTE[0], points: vec![(0.0, 100.0)] }];
+        assert_eq!(y_range(&full, 100.0), (0.0, 100.0), "100 % stays on a 0–100 axis");
     }
 }

@@ -19,6 +19,7 @@ struct Inner {
     on_text: Box<dyn Fn(String)>,
     on_state: Box<dyn Fn(SocketState)>,
     retry_ms: u32,
+    closed: bool,
     socket: Option<WebSocket>,
     // Kept alive as long as the socket that calls them.
     handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
@@ -43,6 +44,7 @@ impl ReconnectingSocket {
             on_text: Box::new(on_text),
             on_state: Box::new(on_state),
             retry_ms: FIRST_RETRY_MS,
+            closed: false,
             socket: None,
             handlers: Vec::new(),
         })));
@@ -50,7 +52,22 @@ impl ReconnectingSocket {
         me
     }
 
+    /// Closes the socket for good (the page is going away): no more frames, no reconnects.
+    pub fn close(&self) {
+        let mut inner = self.0.borrow_mut();
+        inner.closed = true;
+        if let Some(ws) = inner.socket.take() {
+            ws.set_onclose(None);
+            ws.set_onmessage(None);
+            let _ = ws.close();
+        }
+        inner.handlers.clear();
+    }
+
     fn connect(&self) {
+        if self.0.borrow().closed {
+            return;
+        }
         let url = ws_url(&self.0.borrow().path);
         (self.0.borrow().on_state)(SocketState::Connecting);
         match url.map(|u| WebSocket::new(&u)) {
@@ -97,6 +114,9 @@ impl ReconnectingSocket {
     fn schedule_retry(&self) {
         let delay = {
             let mut inner = self.0.borrow_mut();
+            if inner.closed {
+                return;
+            }
             let delay = inner.retry_ms;
             inner.retry_ms = (inner.retry_ms * 2).min(MAX_RETRY_MS);
             (inner.on_state)(SocketState::Reconnecting { retry_in_ms: delay });

@@ -1,10 +1,166 @@
-//! New run: point tokenscope at an inference server and start a benchmark.
+//! New run: point tokenscope at an inference server, check it, choose load and workload, start.
 
 use leptos::prelude::*;
+
+use super::new_run_form::Form;
+use crate::protocol::spec::FieldError;
+
+/// The message for `field`, if any, shown beside its input.
+fn field_msg(errors: RwSignal<Vec<FieldError>>, field: &'static str) -> impl IntoView {
+    move || {
+        errors.with(|e| {
+            e.iter()
+                .filter(|e| e.field == field || e.field.starts_with(&format!("{field}.")))
+                .map(|e| view! { <span class="field-error" data-testid=format!("error-{field}")>{e.message.clone()}</span> })
+                .collect_view()
+        })
+    }
+}
+
+/// A labelled text input bound to `value`, with its error.
+fn input(
+    label: &'static str,
+    field: &'static str,
+    value: RwSignal<String>,
+    placeholder: &'static str,
+    errors: RwSignal<Vec<FieldError>>,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <input
+                type="text"
+                name=field
+                data-testid=format!("input-{field}")
+                placeholder=placeholder
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            {field_msg(errors, field)}
+        </label>
+    }
+}
+
+/// A labelled select bound to `value`.
+fn select(
+    label: &'static str,
+    field: &'static str,
+    value: RwSignal<String>,
+    options: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <select name=field data-testid=format!("input-{field}") on:change=move |ev| value.set(event_target_value(&ev))>
+                {options
+                    .iter()
+                    .map(|(v, l)| view! { <option value=*v selected=move || value.get() == *v>{*l}</option> })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}
+
+const BACKENDS: &[(&str, &str)] = &[
+    ("generic", "Generic OpenAI"),
+    ("vllm", "vLLM"),
+    ("sglang", "SGLang"),
+    ("lmdeploy", "LMDeploy / TurboMind"),
+    ("trtllm", "TensorRT-LLM (trtllm-serve)"),
+    ("tgi", "TGI"),
+    ("llama_cpp", "llama.cpp server"),
+    ("ollama", "Ollama"),
+    ("mock", "tokenscope mock"),
+];
+const ENDPOINTS: &[(&str, &str)] =
+    &[("auto", "auto (preflight finds it)"), ("chat", "/v1/chat/completions"), ("completions", "/v1/completions")];
+const LOADS: &[(&str, &str)] =
+    &[("concurrency", "Fixed concurrency (closed loop)"), ("rate", "Request rate (open loop)")];
+const ARRIVALS: &[(&str, &str)] = &[("poisson", "Poisson"), ("constant", "Constant"), ("gamma", "Gamma (bursty)")];
+const WORKLOADS: &[(&str, &str)] =
+    &[("synthetic", "Synthetic prompts"), ("jsonl", "JSONL file"), ("sharegpt", "ShareGPT JSON file")];
 
 /// `/runs/new`.
 #[component]
 pub fn NewRunPage() -> impl IntoView {
+    let f = Form::new();
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let message = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let demo = RwSignal::new(None::<String>);
+    let preflight = RwSignal::new(None::<Result<serde_json::Value, String>>);
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        if let Ok(v) = crate::api::get_json::<serde_json::Value>("/api/demo").await {
+            let target = v.get("target").and_then(|t| t.as_str()).map(str::to_owned);
+            if let Some(t) = &target {
+                if f.target.get_untracked().is_empty() {
+                    f.target.set(t.clone());
+                    f.backend.set("mock".into());
+                }
+            }
+            demo.set(target);
+        }
+    });
+    let use_demo = move |_| {
+        if let Some(t) = demo.get() {
+            f.target.set(t);
+            f.backend.set("mock".into());
+            f.name.set("demo run".into());
+        }
+    };
+    let check = move |_| {
+        preflight.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            let body = serde_json::json!({
+                "target": f.target.get_untracked(), "model": f.model.get_untracked(),
+                "endpoint": f.endpoint.get_untracked(), "backend": f.backend.get_untracked(),
+                "api_key": f.api_key.get_untracked(),
+            });
+            busy.set(true);
+            leptos::task::spawn_local(async move {
+                let r = crate::api::post_json::<_, serde_json::Value>("/api/preflight", &body).await;
+                preflight.set(Some(
+                    r.map_err(|e| e.fields().first().map(|f| f.message.clone()).unwrap_or_else(|| e.message())),
+                ));
+                busy.set(false);
+            });
+        }
+    };
+    let start = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        message.set(None);
+        match f.to_spec() {
+            Err(e) => {
+                message.set(Some("Fix the fields marked below.".into()));
+                errors.set(e);
+            }
+            Ok(spec) => {
+                errors.set(Vec::new());
+                busy.set(true);
+                #[cfg(feature = "hydrate")]
+                leptos::task::spawn_local(async move {
+                    use crate::protocol::api::RunCreated;
+                    match crate::api::post_json::<_, RunCreated>("/api/runs", &spec).await {
+                        Ok(created) => {
+                            let navigate = leptos_router::hooks::use_navigate();
+                            navigate(&format!("/runs/{}", created.id), Default::default());
+                        }
+                        Err(e) => {
+                            errors.set(e.fields());
+                            message.set(Some(e.message()));
+                        }
+                    }
+                    busy.set(false);
+                });
+                #[cfg(not(feature = "hydrate"))]
+                let _ = spec;
+            }
+        }
+    };
+    let is_rate = move || f.load_kind.get() == "rate";
+    let is_dataset = move || f.workload_kind.get() != "synthetic";
     view! {
         <section data-testid="page-new-run">
             <h1>"New run"</h1>
@@ -13,10 +169,115 @@ pub fn NewRunPage() -> impl IntoView {
                 "llama.cpp, Ollama), check that it is ready, choose the load and the workload, and start. The run "
                 "opens live: tokens/s, latency and GPU telemetry on one clock."
             </p>
-            <div class="empty">
-                <p>"This page will hold the run form: target URL with a readiness check, backend preset, load pattern "
-                "(fixed concurrency or a Poisson, constant or bursty rate), workload, limits and SLOs."</p>
-            </div>
+            <form class="run-form" on:submit=start data-testid="run-form">
+                <fieldset>
+                    <legend>"Target"</legend>
+                    <div class="row">
+                        {input("Server URL", "target", f.target, "http://127.0.0.1:8000", errors)}
+                        <button type="button" class="btn" data-testid="check" on:click=check disabled=move || busy.get()>
+                            "Check"
+                        </button>
+                        <Show when=move || demo.get().is_some()>
+                            <button type="button" class="btn btn-demo" data-testid="use-demo" on:click=use_demo>
+                                "Use the built-in demo target"
+                            </button>
+                        </Show>
+                    </div>
+                    {move || preflight.get().map(|r| match r {
+                        Ok(v) => view! { <PreflightCard report=v /> }.into_any(),
+                        Err(e) => view! { <p class="field-error" data-testid="preflight-error">{e}</p> }.into_any(),
+                    })}
+                    <div class="row">
+                        {select("Backend preset", "backend", f.backend, BACKENDS)}
+                        {select("Endpoint", "endpoint", f.endpoint, ENDPOINTS)}
+                        {input("Model (empty: discover)", "model", f.model, "auto", errors)}
+                        <label class="field">
+                            <span>"API key (optional)"</span>
+                            <input type="password" name="api_key" autocomplete="off"
+                                prop:value=move || f.api_key.get() on:input=move |ev| f.api_key.set(event_target_value(&ev)) />
+                        </label>
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>"Load"</legend>
+                    <div class="row">
+                        {select("Pattern", "load.kind", f.load_kind, LOADS)}
+                        <Show when=move || !is_rate()>{input("Concurrency", "load.concurrency", f.concurrency, "8", errors)}</Show>
+                        <Show when=is_rate>
+                            {input("Rate (req/s)", "load.rate_rps", f.rate, "4", errors)}
+                            {select("Arrivals", "load.arrival", f.arrival, ARRIVALS)}
+                            <Show when=move || f.arrival.get() == "gamma">
+                                {input("Burstiness", "load.arrival.burstiness", f.burstiness, "1", errors)}
+                            </Show>
+                        </Show>
+                        {input("Sweep (comma-separated, optional)", "sweep", f.sweep, "1,8,32,128", errors)}
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>"Workload"</legend>
+                    <div class="row">
+                        {select("Prompts", "workload.kind", f.workload_kind, WORKLOADS)}
+                        <Show when=move || !is_dataset()>
+                            {input("Input tokens (N or MIN..MAX)", "workload.input_tokens", f.input_tokens, "256", errors)}
+                        </Show>
+                        <Show when=is_dataset>{input("Dataset path (on the server)", "workload.path", f.dataset, "/data/prompts.jsonl", errors)}</Show>
+                        {input("Output tokens (N or MIN..MAX)", "workload.output_tokens", f.output_tokens, "128", errors)}
+                        {input("Seed", "seed", f.seed, "0", errors)}
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>"Limits and SLOs"</legend>
+                    <div class="row">
+                        {input("Requests", "requests", f.requests, "200", errors)}
+                        {input("Duration (s)", "duration_s", f.duration, "60", errors)}
+                        {input("Warmup requests", "warmup_requests", f.warmup, "0", errors)}
+                        {input("SLO TTFT (ms)", "slo.ttft_ms", f.slo_ttft, "", errors)}
+                        {input("SLO TPOT (ms)", "slo.tpot_ms", f.slo_tpot, "", errors)}
+                        {input("SLO E2E (ms)", "slo.e2e_ms", f.slo_e2e, "", errors)}
+                    </div>
+                </fieldset>
+                <div class="row">
+                    {input("Name (optional)", "name", f.name, "vLLM on H200, c=8", errors)}
+                    <button type="submit" class="btn btn-primary" data-testid="start" disabled=move || busy.get()>
+                        "Start"
+                    </button>
+                </div>
+                {move || message.get().map(|m| view! { <p class="form-message" data-testid="form-message">{m}</p> })}
+                {field_msg(errors, "load")}
+                {field_msg(errors, "warmup_s")}
+                {field_msg(errors, "request_timeout_s")}
+            </form>
         </section>
+    }
+}
+
+/// What preflight found, as the Check button shows it.
+#[component]
+fn PreflightCard(report: serde_json::Value) -> impl IntoView {
+    let get = |k: &str| report.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    let list = |v: serde_json::Value| {
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+    };
+    let yes = |v: serde_json::Value| if v.as_bool() == Some(true) { "yes" } else { "no" };
+    view! {
+        <dl class="kv preflight" data-testid="preflight">
+            <dt>"Ready"</dt>
+            <dd>{yes(get("ready"))} {format!(" (after {:.1} s)", get("waited_s").as_f64().unwrap_or(0.0))}</dd>
+            <dt>"Models"</dt>
+            <dd>{list(get("models"))}</dd>
+            <dt>"Working endpoints"</dt>
+            <dd>{list(get("endpoints_working"))}</dd>
+            <dt>"Usage reported"</dt>
+            <dd>{yes(get("usage_reported"))}</dd>
+            <dt>"Output length honoured"</dt>
+            <dd>
+                {yes(get("output_length_honoured"))}
+                {format!(
+                    " ({} of {} tokens)",
+                    get("output_length_received").as_u64().unwrap_or(0),
+                    get("output_length_requested").as_u64().unwrap_or(0),
+                )}
+            </dd>
+        </dl>
     }
 }

@@ -40,3 +40,17 @@ pub struct RequestError {
     /// Human-readable description; for HTTP errors, the first bytes (≤ 512) of the body.
     pub message: String,
 }
+
+impl ErrorClass {
+    /// The class's name as in JSON (`http_status`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Connect => "connect",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::HttpStatus => "http_status",
+            ErrorClass::Parse => "parse",
+            ErrorClass::StreamEnded => "stream_ended",
+            ErrorClass::Other => "other",
+        }
+    }
+}

@@ -1,14 +1,160 @@
-//! `tokenscope mock`.
+//! `tokenscope mock`: serves the built-in OpenAI-compatible mock until Ctrl-C.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
+use tokio::net::TcpListener;
+
+use crate::mock::{serve_mock, MockConfig};
 
 /// Options of `tokenscope mock`.
+///
+/// Every answer is timed exactly: the first chunk arrives TTFT after the request, each later token ITL after the
+/// previous one, so a benchmark of the mock should report back the numbers given here (until the client or the
+/// machine saturates; `--slowdown` makes the mock itself degrade under load like a real server).
 #[derive(Debug, Clone, Args)]
-pub struct MockArgs {}
+pub struct MockArgs {
+    /// Address to listen on (0.0.0.0 to reach it from other machines).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (printed at start).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Time to first token, in milliseconds.
+    #[arg(long, default_value_t = 100.0, value_name = "MS", value_parser = non_negative, allow_negative_numbers = true)]
+    pub ttft_ms: f64,
+    /// Inter-token latency, in milliseconds: the gap between successive tokens (a chunk of k tokens follows the
+    /// previous chunk after k × this).
+    #[arg(long, default_value_t = 10.0, value_name = "MS", value_parser = non_negative, allow_negative_numbers = true)]
+    pub itl_ms: f64,
+    /// Tokens generated when a request gives no `max_tokens`; a request's `max_tokens` is always honoured exactly.
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    pub output_tokens: u32,
+    /// Tokens carried by each SSE chunk (like a server's stream interval, or speculative decoding).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub tokens_per_chunk: u32,
+    /// Fraction of requests, 0 to 1, answered with HTTP 500 and a JSON error body (0.01 = one in a hundred).
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION", value_parser = fraction, allow_negative_numbers = true)]
+    pub error_rate: f64,
+    /// The model name served by /v1/models and accepted in requests (others get 404, like vLLM).
+    #[arg(long, default_value = "tokenscope-mock")]
+    pub model: String,
+    /// Load-dependent slowdown: TTFT and ITL grow by this fraction per request in flight
+    /// (0.002 → twice as slow at 500 in flight). 0 keeps timing constant at any load.
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION", value_parser = non_negative, allow_negative_numbers = true)]
+    pub slowdown: f64,
+    /// Pretend to load a model this long (e.g. 30s, 2m): /health, /v1/models and generation answer 503
+    /// until then. Shows how preflight waits for a server that is still starting.
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub startup_delay: Duration,
+    /// Answer /v1/chat/completions with 404, like a completions-only server.
+    #[arg(long)]
+    pub no_chat: bool,
+    /// Never send `usage`, even when asked: clients must count tokens from chunks.
+    #[arg(long)]
+    pub no_usage: bool,
+    /// Seed choosing which requests fail under --error-rate.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl MockArgs {
+    /// The mock's configuration.
+    pub fn config(&self) -> MockConfig {
+        MockConfig {
+            ttft_ms: self.ttft_ms,
+            itl_ms: self.itl_ms,
+            output_tokens: self.output_tokens,
+            tokens_per_chunk: self.tokens_per_chunk,
+            error_rate: self.error_rate,
+            model: self.model.clone(),
+            slowdown: self.slowdown,
+            startup_delay_s: self.startup_delay.as_secs_f64(),
+            no_chat: self.no_chat,
+            no_usage: self.no_usage,
+            seed: self.seed,
+        }
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("must be a number ≥ 0, not {s}"));
+    }
+    Ok(v)
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    let v = non_negative(s)?;
+    if v > 1.0 {
+        return Err(format!("must be between 0 and 1 (a fraction of requests, 0.05 = 5 %), not {s}"));
+    }
+    Ok(v)
+}
 
 /// Runs `tokenscope mock`.
-pub async fn main(_args: MockArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("tokenscope mock is being built")
+pub async fn main(args: MockArgs) -> anyhow::Result<ExitCode> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < 20_000 => eprintln!(
+            "note: at most {limit} open files: the mock can hold about that many connections (raise `ulimit -n`)"
+        ),
+        Ok(_) => {}
+        Err(err) => eprintln!("note: cannot raise the open-file limit: {err}"),
+    }
+    let listener = TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{} (--host/--port)", args.host, args.port))?;
+    let addr = listener.local_addr()?;
+    let cfg = args.config();
+    eprintln!(
+        "tokenscope mock — OpenAI-compatible server at http://{addr} (model {}, TTFT {} ms, ITL {} ms)",
+        cfg.model, cfg.ttft_ms, cfg.itl_ms
+    );
+    eprintln!("try: tokenscope run --target http://{addr} --backend mock");
+    tokio::select! {
+        served = serve_mock(listener, cfg) => served.context("the mock server stopped")?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        mock: MockArgs,
+    }
+
+    #[test]
+    fn defaults_match_the_config_defaults() {
+        let cli = Cli::try_parse_from(["mock"]).unwrap();
+        assert_eq!(cli.mock.config(), MockConfig::default());
+        assert_eq!(cli.mock.port, 8000);
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        for (flag, value) in
+            [("--error-rate", "1.5"), ("--error-rate", "-0.1"), ("--ttft-ms", "-3"), ("--slowdown", "x")]
+        {
+            let err = Cli::try_parse_from(["mock", flag, value]).err().unwrap().to_string();
+            assert!(err.contains(flag), "{err}");
+        }
+        let err = Cli::try_parse_from(["mock", "--error-rate", "2"]).err().unwrap().to_string();
+        assert!(err.contains("between 0 and 1"), "{err}");
+    }
+
+    #[test]
+    fn startup_delay_reads_human_durations() {
+        let cli = Cli::try_parse_from(["mock", "--startup-delay", "1m 30s", "--no-chat"]).unwrap();
+        assert_eq!(cli.mock.config().startup_delay_s, 90.0);
+        assert!(cli.mock.config().no_chat);
+    }
 }

@@ -1,14 +1,186 @@
-//! `tokenscope run`.
+//! `tokenscope run`: benchmark an OpenAI-compatible server from the terminal. Options → validated spec →
+//! preflight (waits for the server, picks model and endpoint) → the engine with a progress bar → a summary table,
+//! `--json FILE`, and an exit status scripts can trust (0 ok, 1 failed or SLO missed, 2 bad options, 130 Ctrl-C).
+
+mod args;
+mod progress;
+mod table;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::Args;
+use app::protocol::spec::{FieldError, LoadSpec, RunSpec};
+use app::protocol::validation::cli_flag;
+use tokio_util::sync::CancellationToken;
 
-/// Options of `tokenscope run`.
-#[derive(Debug, Clone, Args)]
-pub struct RunArgs {}
+pub use args::{ArrivalArg, BackendArg, EndpointArg, RunArgs, Warmup};
+pub use table::{render_report, render_sweep};
+
+use crate::engine::error::EngineError;
+use crate::engine::openai::OpenAiTarget;
+use crate::engine::preflight::{preflight, target_config};
+use crate::engine::runner::{load_workload, run_workload, RunOutcome};
+
+/// Exit status: the run failed (nothing succeeded, early stop) or an SLO was missed.
+const EXIT_FAILED: u8 = 1;
+/// Exit status: bad options.
+const EXIT_USAGE: u8 = 2;
+/// Exit status: interrupted by Ctrl-C (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+/// Sockets kept free beside the load's own when checking the open-file limit.
+const SPARE_FILES: u64 = 64;
 
 /// Runs `tokenscope run`.
-pub async fn main(_args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("tokenscope run is being built")
+pub async fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut spec = match args.to_spec() {
+        Ok(spec) => spec,
+        Err(errs) => return Ok(usage_errors(&errs)),
+    };
+    let quiet = args.quiet;
+    let workload = match load_workload(&spec).await {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: --dataset: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    raise_open_file_limit(&spec, quiet);
+    let cancel = CancellationToken::new();
+    let ctrl_c = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        })
+    };
+    let code = run_to_end(&mut spec, workload, &args, cancel).await;
+    ctrl_c.abort();
+    code
+}
+
+async fn run_to_end(
+    spec: &mut RunSpec,
+    workload: Arc<crate::engine::workload::Workload>,
+    args: &RunArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let quiet = args.quiet;
+    let mut on_state = move |s: &str| {
+        if !quiet {
+            eprintln!("preflight: {s}");
+        }
+    };
+    let pf = tokio::select! {
+        r = preflight(spec, &mut on_state) => r,
+        () = cancel.cancelled() => {
+            eprintln!("interrupted during preflight: no load was sent");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+    };
+    let pf = match pf {
+        Ok(pf) => pf,
+        Err(e) => {
+            eprintln!("error: preflight: {e}");
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+    };
+    if !quiet {
+        for note in &pf.notes {
+            eprintln!("note: {note}");
+        }
+    }
+    let cfg = target_config(spec, &pf);
+    spec.model = Some(cfg.model.clone());
+    spec.endpoint = cfg.endpoint;
+    let target = match OpenAiTarget::new(cfg) {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let bar = tokio::spawn(progress::follow(rx, progress::Plan::new(spec, quiet)));
+    let outcome = run_workload(spec, workload, target, tx, cancel).await;
+    let _ = bar.await;
+    let pf_json = serde_json::to_value(&pf).ok();
+    let (json, text, verdict, code) = match outcome {
+        Ok(RunOutcome::Single(mut r)) => {
+            r.preflight = pf_json;
+            let code = if r.stopped {
+                EXIT_INTERRUPTED
+            } else if r.failed() {
+                EXIT_FAILED
+            } else {
+                0
+            };
+            (serde_json::to_vec_pretty(&r)?, render_report(&r), r.verdict.clone(), code)
+        }
+        Ok(RunOutcome::Sweep(mut s)) => {
+            s.preflight = pf_json;
+            let code = if s.stopped {
+                EXIT_INTERRUPTED
+            } else if s.verdict.is_some() || s.best_step.is_none() {
+                EXIT_FAILED
+            } else {
+                0
+            };
+            (serde_json::to_vec_pretty(&s)?, render_sweep(&s), s.verdict.clone(), code)
+        }
+        Err(EngineError::InvalidSpec(errs)) => return Ok(usage_errors(&errs)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+    };
+    if quiet {
+        if let Some(v) = verdict {
+            eprintln!("verdict: {v}");
+        }
+    } else {
+        print!("{text}");
+    }
+    if let Some(path) = &args.json {
+        if let Err(e) = std::fs::write(path, json) {
+            eprintln!("error: cannot write --json {}: {e}", path.display());
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+        if !quiet {
+            eprintln!("report written to {}", path.display());
+        }
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// Prints each problem under the flag that sets it and returns the usage exit status.
+fn usage_errors(errs: &[FieldError]) -> ExitCode {
+    for e in errs {
+        match cli_flag(&e.field) {
+            Some(flag) => eprintln!("error: {flag}: {}", e.message),
+            None => eprintln!("error: {}: {}", e.field, e.message),
+        }
+    }
+    eprintln!("\nFor more information, try 'tokenscope run --help'.");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Raises the soft open-file limit to the hard one (each request in flight holds a socket) and warns when even
+/// that is below what a closed loop of this concurrency needs.
+fn raise_open_file_limit(spec: &RunSpec, quiet: bool) {
+    let concurrency = match spec.load {
+        LoadSpec::Concurrency { concurrency } => {
+            spec.sweep.iter().fold(f64::from(concurrency), |a, &b| a.max(b)) as u64
+        }
+        LoadSpec::Rate { .. } => 0,
+    };
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < concurrency + SPARE_FILES && !quiet => eprintln!(
+            "note: the open-file limit is {limit}, below the {} sockets this load needs; raise the hard limit \
+             (ulimit -Hn) or lower --concurrency",
+            concurrency + SPARE_FILES
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::debug!("could not raise the open-file limit: {e}"),
+    }
 }

@@ -1,4 +1,10 @@
 //! HTTP and WebSocket routes, one module per area.
 
+pub mod error;
+pub mod gpu_api;
+pub mod gpu_ws;
 pub mod health;
 pub mod live;
+pub mod metrics;
+pub mod run_ws;
+pub mod runs;

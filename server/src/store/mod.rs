@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use app::protocol::live_run::RunView;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 /// Why the archive could not be opened or used.
@@ -38,11 +39,56 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// Inserts or updates a run (its spec, status and — once finished — its whole view with the result).
+    pub async fn save_run(&self, run: &RunView) -> Result<(), StoreError> {
+        let spec = serde_json::to_string(&run.spec).unwrap_or_default();
+        let view = serde_json::to_string(run).unwrap_or_default();
+        let ended = (!run.status.is_live()).then(now_ms);
+        sqlx::query(
+            "INSERT INTO runs (id, name, status, created_at_ms, ended_at_ms, spec_json, report_json) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(id) DO UPDATE SET status = excluded.status, ended_at_ms = excluded.ended_at_ms, \
+             report_json = excluded.report_json",
+        )
+        .bind(&run.id)
+        .bind(&run.spec.name)
+        .bind(run.status.as_str())
+        .bind(run.started_unix_ms as i64)
+        .bind(ended.map(|t| t as i64))
+        .bind(spec)
+        .bind(view)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A run's last saved view.
+    pub async fn load_run(&self, id: &str) -> Result<Option<RunView>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT report_json FROM runs WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.and_then(|(json,)| serde_json::from_str(&json).ok()))
+    }
+
+    /// The newest `limit` runs, newest first.
+    pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunView>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT report_json FROM runs WHERE report_json IS NOT NULL ORDER BY created_at_ms DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().filter_map(|(json,)| serde_json::from_str(&json).ok()).collect())
+    }
+
     /// Number of archived runs.
     pub async fn count_runs(&self) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM runs").fetch_one(&self.pool).await?;
         Ok(n)
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Checks the scheme and turns `sqlite://FILE` into connection options (WAL, created when missing).

@@ -22,6 +22,10 @@ pub async fn spawn_app() -> TestApp {
         port: 0,
         db: format!("sqlite://{}", dir.path().join("test.db").display()),
         site_root: Some(site),
+        simulate_gpu: None,
+        no_demo: true,
+        gpu_interval: std::time::Duration::from_millis(250),
+        gpus: None,
     };
     let app = Application::build(&args).await.expect("app builds");
     let addr = app.addr();

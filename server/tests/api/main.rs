@@ -1,4 +1,6 @@
 //! Integration tests: the real application on port 0, driven over HTTP and WebSocket.
+// Test helpers fail the test loudly on any unexpected error; that is what unwrap/expect are for here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
 mod shell;

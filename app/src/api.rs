@@ -1,0 +1,61 @@
+//! Calls from the browser to tokenscope's JSON API (browser only).
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::protocol::api::ApiErrorBody;
+
+/// Why an API call failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The request never got an answer (server down, network).
+    Network(String),
+    /// The server answered with an error status.
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        body: ApiErrorBody,
+    },
+}
+
+impl ApiError {
+    /// One line for the user.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Network(m) => format!("could not reach tokenscope: {m}"),
+            ApiError::Server { status, body } => format!("{} (HTTP {status})", body.error),
+        }
+    }
+
+    /// The per-field problems, if any.
+    pub fn fields(&self) -> Vec<crate::protocol::spec::FieldError> {
+        match self {
+            ApiError::Server { body, .. } => body.fields.clone(),
+            ApiError::Network(_) => Vec::new(),
+        }
+    }
+}
+
+async fn answer<R: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<R, ApiError> {
+    let status = resp.status();
+    if (200..300).contains(&status) {
+        return resp.json::<R>().await.map_err(|e| ApiError::Network(e.to_string()));
+    }
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str::<ApiErrorBody>(&text)
+        .unwrap_or_else(|_| ApiErrorBody { error: text.chars().take(300).collect(), fields: Vec::new() });
+    Err(ApiError::Server { status, body })
+}
+
+/// `POST path` with a JSON body; the JSON answer or the error.
+pub async fn post_json<B: Serialize, R: DeserializeOwned>(path: &str, body: &B) -> Result<R, ApiError> {
+    let req = gloo_net::http::Request::post(path).json(body).map_err(|e| ApiError::Network(e.to_string()))?;
+    let resp = req.send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    answer(resp).await
+}
+
+/// `GET path`; the JSON answer or the error.
+pub async fn get_json<R: DeserializeOwned>(path: &str) -> Result<R, ApiError> {
+    let resp = gloo_net::http::Request::get(path).send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    answer(resp).await
+}

@@ -1,0 +1,170 @@
+//! The live run's charts and tables: throughput, latency, load and errors, on the run's clock.
+
+use leptos::prelude::*;
+
+use super::chart::{Series, TimeChart, PALETTE};
+use crate::protocol::event::WindowStats;
+use crate::protocol::report::{ErrorSample, LatencyStats, RunReport};
+
+/// A line over the run's windows, x = seconds since `origin_ms` (window ends), skipping absent values.
+pub fn window_line(
+    label: &str,
+    color: usize,
+    windows: &[WindowStats],
+    origin_ms: u64,
+    f: impl Fn(&WindowStats) -> Option<f64>,
+) -> Series {
+    let points =
+        windows.iter().filter_map(|w| f(w).map(|v| ((w.unix_ms as f64 - origin_ms as f64) / 1000.0, v))).collect();
+    Series { label: label.into(), color: PALETTE[color % PALETTE.len()], points }
+}
+
+/// Throughput, TTFT, ITL and load charts of a run.
+#[component]
+pub fn RunCharts(
+    /// The run's 1 s windows.
+    #[prop(into)]
+    windows: Signal<Vec<WindowStats>>,
+    /// Unix ms of x = 0 (load start).
+    #[prop(into)]
+    origin_ms: Signal<u64>,
+    /// Shared x range, seconds.
+    #[prop(into)]
+    x_range: Signal<(f64, f64)>,
+) -> impl IntoView {
+    let series = move |make: fn(&[WindowStats], u64) -> Vec<Series>| {
+        Signal::derive(move || windows.with(|w| make(w, origin_ms.get())))
+    };
+    let tok = series(|w, o| vec![window_line("output tok/s", 0, w, o, |x| Some(x.output_tokens_per_s))]);
+    let req = series(|w, o| vec![window_line("requests/s", 1, w, o, |x| Some(x.requests_per_s))]);
+    let ttft = series(|w, o| {
+        vec![window_line("TTFT p50", 0, w, o, |x| x.ttft_p50_ms), window_line("TTFT p99", 3, w, o, |x| x.ttft_p99_ms)]
+    });
+    let itl = series(|w, o| {
+        vec![window_line("ITL p50", 1, w, o, |x| x.itl_p50_ms), window_line("ITL p99", 2, w, o, |x| x.itl_p99_ms)]
+    });
+    let load = series(|w, o| {
+        vec![
+            window_line("in flight", 4, w, o, |x| Some(x.in_flight as f64)),
+            window_line("errors/s", 3, w, o, |x| Some(x.errors.values().sum::<u64>() as f64)),
+        ]
+    });
+    view! {
+        <div class="chart-grid">
+            <TimeChart title="Output tokens/s" y_unit="tok/s" series=tok x_range testid="chart-tokens" />
+            <TimeChart title="Requests/s" y_unit="req/s" series=req x_range testid="chart-requests" />
+            <TimeChart title="Time to first token" y_unit="ms" series=ttft x_range testid="chart-ttft" />
+            <TimeChart title="Inter-token latency" y_unit="ms" series=itl x_range testid="chart-itl" />
+            <TimeChart title="In flight and errors" y_unit="requests" series=load x_range testid="chart-load" />
+        </div>
+    }
+}
+
+fn row(name: &'static str, s: LatencyStats) -> impl IntoView {
+    let c = |v: f64| format!("{v:.1}");
+    view! {
+        <tr>
+            <th>{name}</th>
+            <td>{c(s.mean)}</td>
+            <td>{c(s.p50)}</td>
+            <td>{c(s.p90)}</td>
+            <td>{c(s.p95)}</td>
+            <td>{c(s.p99)}</td>
+            <td>{c(s.min)}</td>
+            <td>{c(s.max)}</td>
+            <td>{s.count}</td>
+        </tr>
+    }
+}
+
+/// The final report of one run (or one sweep step) as tables.
+#[component]
+pub fn ReportTables(
+    /// The report.
+    report: RunReport,
+) -> impl IntoView {
+    let r = report;
+    let goodput = r.goodput_rps.map(|g| format!("{g:.2} req/s")).unwrap_or_else(|| "— (no SLO)".into());
+    view! {
+        <div class="summary" data-testid="summary">
+            <div class="stat">
+                <span>"Output tokens/s"</span>
+                <b>{format!("{:.1}", r.output_tokens_per_s)}</b>
+            </div>
+            <div class="stat">
+                <span>"Requests/s"</span>
+                <b>{format!("{:.2}", r.requests_per_s)}</b>
+            </div>
+            <div class="stat">
+                <span>"Completed / failed"</span>
+                <b>{format!("{} / {}", r.requests_completed, r.requests_failed)}</b>
+            </div>
+            <div class="stat">
+                <span>"Duration"</span>
+                <b>{format!("{:.1} s", r.duration_s)}</b>
+            </div>
+            <div class="stat">
+                <span>"Goodput"</span>
+                <b>{goodput}</b>
+            </div>
+        </div>
+        <table class="table" data-testid="percentiles">
+            <thead>
+                <tr>
+                    <th>"ms"</th>
+                    <th>"mean"</th>
+                    <th>"p50"</th>
+                    <th>"p90"</th>
+                    <th>"p95"</th>
+                    <th>"p99"</th>
+                    <th>"min"</th>
+                    <th>"max"</th>
+                    <th>"n"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {row("TTFT", r.ttft_ms)}
+                {row("TPOT", r.tpot_ms)}
+                {row("ITL", r.itl_ms)}
+                {row("ITL per chunk", r.itl_chunk_ms)}
+                {row("E2E", r.e2e_ms)}
+            </tbody>
+        </table>
+        {r.client_bound_reason.map(|why| view! { <p class="warn">"Client-bound: " {why}</p> })}
+    }
+}
+
+/// The first failures of each class with the bodies the server sent.
+#[component]
+pub fn ErrorPanel(
+    /// Samples, in arrival order.
+    #[prop(into)]
+    samples: Signal<Vec<ErrorSample>>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || !samples.get().is_empty()>
+            <section class="panel errors" data-testid="errors">
+                <h2>"Errors"</h2>
+                <ul>
+                    {move || {
+                        samples
+                            .get()
+                            .into_iter()
+                            .map(|e| {
+                                let status = e.status.map(|s| format!("HTTP {s} ")).unwrap_or_default();
+                                view! {
+                                    <li>
+                                        <b>{e.class.as_str()}</b>
+                                        " "
+                                        {status}
+                                        <code>{e.message}</code>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </section>
+        </Show>
+    }
+}

@@ -1,0 +1,114 @@
+//! What a run emits while it runs: one [`RunEvent`] stream feeds the CLI's progress bar, the dashboard's live
+//! charts and the archive. JSON, tagged by `type`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::record::{ErrorClass, RequestError, TokenSource};
+use super::report::RunReport;
+use super::spec::LoadSpec;
+
+/// One event of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// Preflight moved on (waiting for the server, probing endpoints…).
+    Preflight {
+        /// What preflight is doing, in words.
+        state: String,
+    },
+    /// A step (the whole run, when there is no sweep) started.
+    StepStarted {
+        /// Step index (0 without a sweep).
+        step: u32,
+        /// The step's load.
+        load: LoadSpec,
+    },
+    /// One request finished (or failed, or was the last of a warmup).
+    Request(RequestRecord),
+    /// A 1 s window closed.
+    Window(WindowStats),
+    /// A step finished.
+    StepFinished {
+        /// Step index.
+        step: u32,
+        /// The step's report.
+        report: Box<RunReport>,
+    },
+    /// The run finished (after its last step, an early stop or a cancel).
+    Finished {
+        /// Steps that ran.
+        steps: u32,
+        /// True when the run was cancelled.
+        stopped: bool,
+        /// Early stop or failure explanation.
+        verdict: Option<String>,
+        /// Seconds from the start of the first step to the end of the last.
+        duration_s: f64,
+    },
+}
+
+/// One request, as measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Step index.
+    pub step: u32,
+    /// Request index within the step (0-based, warmup included).
+    pub index: u64,
+    /// Start of the request (scheduled send time for a rate load), ms since the run started.
+    pub t_send_ms: f64,
+    /// Actual send − scheduled send, ms (0 for a closed loop).
+    pub scheduler_lag_ms: f64,
+    /// Time to first token, ms; `None` when no content arrived.
+    pub ttft_ms: Option<f64>,
+    /// End-to-end latency, ms; `None` when no content arrived.
+    pub e2e_ms: Option<f64>,
+    /// Time per output token, ms; `None` with fewer than 2 output tokens.
+    pub tpot_ms: Option<f64>,
+    /// Output tokens.
+    pub output_tokens: u32,
+    /// Input tokens (`usage.prompt_tokens`, else the workload's count).
+    pub input_tokens: u32,
+    /// Where `output_tokens` came from.
+    pub token_source: TokenSource,
+    /// True for a warmup request (left out of the figures).
+    pub warmup: bool,
+    /// Set when the request failed.
+    pub error: Option<RequestError>,
+}
+
+/// One rolling 1 s window, for live charts. Covers every request that completed in the window, warmup included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowStats {
+    /// Step index.
+    pub step: u32,
+    /// End of the window, ms since the run started.
+    pub t_end_ms: f64,
+    /// End of the window on the wall clock, ms since the Unix epoch (the axis shared with GPU telemetry).
+    pub unix_ms: u64,
+    /// Output tokens of requests completed in the window / window length.
+    pub output_tokens_per_s: f64,
+    /// Requests completed successfully in the window / window length.
+    pub requests_per_s: f64,
+    /// Median TTFT of the window, ms.
+    pub ttft_p50_ms: Option<f64>,
+    /// 99th percentile TTFT of the window, ms.
+    pub ttft_p99_ms: Option<f64>,
+    /// Median inter-token latency of the window, ms.
+    pub itl_p50_ms: Option<f64>,
+    /// 99th percentile inter-token latency of the window, ms.
+    pub itl_p99_ms: Option<f64>,
+    /// Median end-to-end latency of the window, ms.
+    pub e2e_p50_ms: Option<f64>,
+    /// 99th percentile end-to-end latency of the window, ms.
+    pub e2e_p99_ms: Option<f64>,
+    /// Requests in flight at the end of the window.
+    pub in_flight: u64,
+    /// Requests completed successfully in the step so far (warmup included).
+    pub completed_total: u64,
+    /// Requests failed in the step so far (warmup included).
+    pub failed_total: u64,
+    /// Failures in this window by class.
+    pub errors: BTreeMap<ErrorClass, u64>,
+}

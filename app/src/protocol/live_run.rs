@@ -1,0 +1,161 @@
+//! The live run channel `/ws/runs/{id}` and the run resource `GET /api/runs/{id}`.
+
+use serde::{Deserialize, Serialize};
+
+use super::event::WindowStats;
+use super::gpu::{GpuSample, TelemetryStatus};
+use super::report::{ErrorSample, RunReport, SweepReport};
+use super::spec::RunSpec;
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Preflight: waiting for the target, discovering model and endpoint.
+    Preflight,
+    /// Load is being applied.
+    Running,
+    /// Ended by its limits.
+    Completed,
+    /// Ended by a failure (preflight, early stop, nothing completed); see `verdict`.
+    Failed,
+    /// Ended by Stop / Ctrl-C; completed requests are kept.
+    Stopped,
+    /// Found "running" after a crash of tokenscope.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// True while the run may still change.
+    pub fn is_live(self) -> bool {
+        matches!(self, RunStatus::Preflight | RunStatus::Running)
+    }
+
+    /// Lower-case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Preflight => "preflight",
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// The final result of a run: a single report, or one per sweep step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RunResult {
+    /// A sweep (has `steps`).
+    Sweep(SweepReport),
+    /// One run.
+    Single(Box<RunReport>),
+}
+
+/// How far a run has got.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Progress {
+    /// Measured + warmup requests finished (ok or failed), all steps.
+    pub done: u64,
+    /// Of which failed.
+    pub failed: u64,
+    /// Requests the run will send in all, when bounded by a count.
+    pub total: Option<u64>,
+    /// Seconds since load started.
+    pub elapsed_s: f64,
+    /// Planned length in seconds, when bounded by a duration.
+    pub planned_s: Option<f64>,
+    /// Estimated seconds left.
+    pub eta_s: Option<f64>,
+    /// Requests in flight (from the latest 1 s window).
+    pub in_flight: u64,
+    /// Current sweep step (0-based).
+    pub step: u32,
+    /// Steps in all (1 without a sweep).
+    pub steps: u32,
+    /// Output tokens finished so far (successful requests).
+    pub output_tokens: u64,
+}
+
+impl Progress {
+    /// Fraction done in 0..=1, when it can be known.
+    pub fn fraction(&self) -> Option<f64> {
+        let by_count = self.total.filter(|&t| t > 0).map(|t| self.done as f64 / t as f64);
+        let by_time = self.planned_s.filter(|&p| p > 0.0).map(|p| self.elapsed_s / p);
+        match (by_count, by_time) {
+            (Some(a), Some(b)) => Some(a.max(b).min(1.0)),
+            (Some(a), None) | (None, Some(a)) => Some(a.min(1.0)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A run as the API and the live page see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    /// Unguessable id.
+    pub id: String,
+    /// What it was asked to do (no API key).
+    pub spec: RunSpec,
+    /// Life stage.
+    pub status: RunStatus,
+    /// Load start on the wall clock, Unix ms (the x origin of its charts).
+    pub started_unix_ms: u64,
+    /// Progress so far.
+    pub progress: Progress,
+    /// Lines preflight reported, in order.
+    pub preflight_states: Vec<String>,
+    /// Why the run failed or stopped early, phrased as what to do.
+    pub verdict: Option<String>,
+    /// First failures of each class with their response bodies.
+    pub error_samples: Vec<ErrorSample>,
+    /// The final result once finished.
+    pub result: Option<RunResult>,
+    /// True when the target is the built-in demo mock.
+    pub demo: bool,
+}
+
+/// Frames of `/ws/runs/{id}`, JSON text tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunWsFrame {
+    /// First frame: the run so far, then live frames follow.
+    Hello {
+        /// The run.
+        run: Box<RunView>,
+        /// Its 1 s windows so far.
+        windows: Vec<WindowStats>,
+        /// GPU telemetry status.
+        telemetry: TelemetryStatus,
+        /// GPU samples since the run started (downsampled to at most 1200 per GPU).
+        gpu: Vec<GpuSample>,
+    },
+    /// Progress, 4 times a second while live.
+    Progress {
+        /// Life stage.
+        status: RunStatus,
+        /// Progress.
+        progress: Progress,
+    },
+    /// A preflight state line.
+    Preflight {
+        /// The line.
+        state: String,
+    },
+    /// A finished 1 s window.
+    Window(WindowStats),
+    /// New GPU samples (batched).
+    Gpu {
+        /// Samples, any GPUs.
+        samples: Vec<GpuSample>,
+    },
+    /// The first failure of a class, with its body.
+    Error(ErrorSample),
+    /// The run ended.
+    Finished {
+        /// The run as it ended.
+        run: Box<RunView>,
+    },
+}

@@ -1,0 +1,156 @@
+//! What a finished run reports: [`RunReport`] per run (or per sweep step) and [`SweepReport`] for a sweep.
+//! The `--json FILE` output of `tokenscope run`, the archive's record and the dashboard's summary.
+//! Every figure is defined in `docs/metrics.md`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::record::ErrorClass;
+use super::spec::{LoadSpec, Slo};
+
+/// Summary of one latency distribution, in milliseconds, from an HDR histogram (3 significant digits).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct LatencyStats {
+    /// Number of samples.
+    pub count: u64,
+    /// Mean, ms.
+    pub mean: f64,
+    /// Median, ms.
+    pub p50: f64,
+    /// 90th percentile, ms.
+    pub p90: f64,
+    /// 95th percentile, ms.
+    pub p95: f64,
+    /// 99th percentile, ms.
+    pub p99: f64,
+    /// Smallest sample, ms.
+    pub min: f64,
+    /// Largest sample, ms.
+    pub max: f64,
+}
+
+/// One failed request kept as an example of its class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorSample {
+    /// Class of the failure.
+    pub class: ErrorClass,
+    /// HTTP status when the server answered.
+    pub status: Option<u16>,
+    /// What went wrong; for HTTP errors the first bytes of the body.
+    pub message: String,
+}
+
+/// Where the prompts came from, enough to reproduce the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WorkloadInfo {
+    /// `synthetic`, `jsonl` or `sharegpt`.
+    pub kind: String,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Distinct prompts in the set (requests cycle through them).
+    pub prompt_count: u64,
+    /// SHA-256 (hex) of the prompt set: same value, same prompts.
+    pub prompt_set_sha256: String,
+}
+
+/// The result of one run, or of one step of a sweep. Warmup requests are excluded from every figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// When the run (step) started, milliseconds since the Unix epoch.
+    pub started_at_ms: u64,
+    /// The load of this run (for a sweep step: the step's concurrency or rate).
+    pub load: LoadSpec,
+    /// Measured requests that completed successfully.
+    pub requests_completed: u64,
+    /// Measured requests that failed.
+    pub requests_failed: u64,
+    /// Warmup requests sent and left out of the figures.
+    pub warmup_requests_excluded: u64,
+    /// Length of the measured window (end of warmup → completion of the last measured request), seconds.
+    pub duration_s: f64,
+    /// Output tokens of successful measured requests / `duration_s`.
+    pub output_tokens_per_s: f64,
+    /// (Input + output tokens) / `duration_s`.
+    pub total_tokens_per_s: f64,
+    /// Successful measured requests / `duration_s`.
+    pub requests_per_s: f64,
+    /// Requests meeting every SLO given / `duration_s`; `None` when no SLO is given.
+    pub goodput_rps: Option<f64>,
+    /// Input tokens of successful measured requests (`usage.prompt_tokens`, else the workload's count).
+    pub input_tokens: u64,
+    /// Output tokens of successful measured requests.
+    pub output_tokens: u64,
+    /// Time to first token.
+    pub ttft_ms: LatencyStats,
+    /// Time per output token, per request.
+    pub tpot_ms: LatencyStats,
+    /// Inter-token latency (chunk gaps spread over the tokens each chunk carries).
+    pub itl_ms: LatencyStats,
+    /// Raw gaps between consecutive content chunks.
+    pub itl_chunk_ms: LatencyStats,
+    /// End-to-end latency.
+    pub e2e_ms: LatencyStats,
+    /// Open loop: actual send time − scheduled send time (empty for a closed loop).
+    pub scheduler_lag_ms: LatencyStats,
+    /// The objectives applied.
+    pub slo: Slo,
+    /// `Some(true)` when every SLO given is met at p99; `None` when no SLO is given.
+    pub slo_met: Option<bool>,
+    /// Failed measured requests by class.
+    pub errors: BTreeMap<ErrorClass, u64>,
+    /// The first three failures of each class.
+    pub error_samples: Vec<ErrorSample>,
+    /// Successful requests whose output tokens came from the server's `usage`.
+    pub token_source_usage: u64,
+    /// Successful requests whose output tokens were counted as content chunks (no `usage`).
+    pub token_source_chunks: u64,
+    /// True when the client fell behind its own schedule: the figures then describe the client too.
+    pub client_bound: bool,
+    /// Why `client_bound` is set (the rule and the measured lag).
+    pub client_bound_reason: Option<String>,
+    /// Early stop or failure explanation, phrased as what to do about it.
+    pub verdict: Option<String>,
+    /// True when the run was cancelled (Ctrl-C / stop) before its limits.
+    pub stopped: bool,
+    /// The prompts.
+    pub workload: WorkloadInfo,
+    /// What preflight found (set by the caller that ran it).
+    pub preflight: Option<serde_json::Value>,
+}
+
+impl RunReport {
+    /// True when the run failed: nothing completed, an early stop, or a missed SLO.
+    pub fn failed(&self) -> bool {
+        self.requests_completed == 0 || self.verdict.is_some() || self.slo_met == Some(false)
+    }
+}
+
+/// The result of a sweep: one [`RunReport`] per step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// When the sweep started, milliseconds since the Unix epoch.
+    pub started_at_ms: u64,
+    /// Steps in order of the sweep values.
+    pub steps: Vec<RunReport>,
+    /// Index in `steps` of the highest output tok/s step that does not miss an SLO.
+    pub best_step: Option<usize>,
+    /// True when the sweep was cancelled.
+    pub stopped: bool,
+    /// Why the sweep ended early, when it did.
+    pub verdict: Option<String>,
+    /// What preflight found (set by the caller that ran it).
+    pub preflight: Option<serde_json::Value>,
+}
+
+impl SweepReport {
+    /// The step with the highest output tok/s among those with completed requests and `slo_met != Some(false)`.
+    pub fn pick_best(steps: &[RunReport]) -> Option<usize> {
+        steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.requests_completed > 0 && s.slo_met != Some(false))
+            .max_by(|(_, a), (_, b)| a.output_tokens_per_s.total_cmp(&b.output_tokens_per_s))
+            .map(|(i, _)| i)
+    }
+}

@@ -1,0 +1,101 @@
+import { test, expect, Page, Locator } from '@playwright/test';
+
+// The live dashboard against the built-in demo target (in-process mock + simulated GPU telemetry).
+
+/** Number of non-background pixels drawn on a canvas (0 for a blank one). */
+async function inkedPixels(canvas: Locator): Promise<number> {
+  return canvas.evaluate((el: HTMLCanvasElement) => {
+    const ctx = el.getContext('2d');
+    if (!ctx || el.width === 0 || el.height === 0) return 0;
+    const { data } = ctx.getImageData(0, 0, el.width, el.height);
+    const [r0, g0, b0] = [data[0], data[1], data[2]];
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i] - r0) + Math.abs(data[i + 1] - g0) + Math.abs(data[i + 2] - b0) > 30) n++;
+    }
+    return n;
+  });
+}
+
+/** Pixels of a given series colour (the line itself, not axes or labels). */
+async function linePixels(canvas: Locator, rgb: [number, number, number]): Promise<number> {
+  return canvas.evaluate((el: HTMLCanvasElement, c) => {
+    const ctx = el.getContext('2d');
+    if (!ctx) return 0;
+    const { data } = ctx.getImageData(0, 0, el.width, el.height);
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i] - c[0]) + Math.abs(data[i + 1] - c[1]) + Math.abs(data[i + 2] - c[2]) < 40) n++;
+    }
+    return n;
+  }, rgb);
+}
+
+async function hydrated(page: Page) {
+  await expect(page.getByTestId('connection')).toHaveText(/^\s*connected\s*$/);
+}
+
+test('form validation shows per-field errors without starting a run', async ({ page }) => {
+  await page.goto('/runs/new');
+  await hydrated(page);
+  await page.getByTestId('input-target').fill('not a url');
+  await page.getByTestId('input-load.concurrency').fill('0');
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('error-target')).toBeVisible();
+  await expect(page.getByTestId('error-load.concurrency')).toBeVisible();
+  await expect(page).toHaveURL(/\/runs\/new$/);
+  await page.screenshot({ path: 'test-results/screens/new-run-errors.png', fullPage: true });
+});
+
+test('demo run: start, watch it move, stop, read the summary', async ({ page }) => {
+  await page.goto('/runs/new');
+  await hydrated(page);
+  await page.getByTestId('use-demo').click();
+  await expect(page.getByTestId('input-target')).toHaveValue(/^http:\/\/127\.0\.0\.1:\d+$/);
+  await page.getByTestId('check').click();
+  await expect(page.getByTestId('preflight')).toContainText('yes');
+  await page.screenshot({ path: 'test-results/screens/new-run-preflight.png', fullPage: true });
+
+  await page.getByTestId('input-load.concurrency').fill('16');
+  await page.getByTestId('input-requests').fill('100000');
+  await page.getByTestId('start').click();
+  await expect(page).toHaveURL(/\/runs\/[A-Za-z0-9]{20,}$/);
+  await expect(page.getByTestId('run-status')).toHaveText('running');
+  await expect(page.getByText('demo target')).toBeVisible();
+
+  // The progress bar advances.
+  const fill = page.locator('.progress-fill');
+  const width = async () => Number((await fill.getAttribute('style'))?.match(/width: ([\d.]+)%/)?.[1] ?? 0);
+  await expect.poll(async () => (await page.getByTestId('progress-text').textContent()) ?? '').toMatch(/[1-9]\d* \/ 100000 requests/);
+  const first = await width();
+  await expect.poll(width, { timeout: 15_000 }).toBeGreaterThan(first);
+
+  // Charts draw real lines: throughput (series colour 76,194,255) and GPU utilization.
+  await expect.poll(() => linePixels(page.getByTestId('chart-tokens'), [76, 194, 255]), { timeout: 15_000 }).toBeGreaterThan(50);
+  await expect.poll(() => inkedPixels(page.getByTestId('chart-ttft')), { timeout: 15_000 }).toBeGreaterThan(500);
+  await expect.poll(() => linePixels(page.getByTestId('chart-gpu-util').first(), [76, 194, 255]), { timeout: 15_000 }).toBeGreaterThan(50);
+  await page.screenshot({ path: 'test-results/screens/run-live.png', fullPage: true });
+
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('run-status')).toHaveText('stopped', { timeout: 20_000 });
+  await expect(page.getByTestId('summary')).toBeVisible();
+  await expect(page.getByTestId('percentiles')).toContainText('TTFT');
+  await page.screenshot({ path: 'test-results/screens/run-stopped.png', fullPage: true });
+
+  // A late viewer (a teammate opening the link) gets the same run with its history.
+  const url = page.url();
+  const late = await page.context().newPage();
+  await late.goto(url);
+  await expect(late.getByTestId('run-status')).toHaveText('stopped');
+  await expect.poll(() => linePixels(late.getByTestId('chart-tokens'), [76, 194, 255]), { timeout: 15_000 }).toBeGreaterThan(50);
+});
+
+test('GPU page shows every simulated GPU, labelled, with live charts', async ({ page }) => {
+  await page.goto('/gpu');
+  await hydrated(page);
+  await expect(page.getByTestId('gpu-status')).toContainText('simulated');
+  await expect(page.getByTestId('gpu-0')).toBeVisible();
+  await expect(page.getByTestId('gpu-1')).toBeVisible();
+  await expect.poll(() => linePixels(page.getByTestId('chart-gpu-power').first(), [245, 165, 36]), { timeout: 15_000 }).toBeGreaterThan(50);
+  await page.screenshot({ path: 'test-results/screens/gpu.png', fullPage: true });
+});

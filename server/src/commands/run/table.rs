@@ -1,0 +1,255 @@
+//! The summary `tokenscope run` prints at the end: latency percentiles, throughput, errors and the verdict for one
+//! run; one row per step for a sweep, the best step marked.
+
+use app::protocol::report::{LatencyStats, RunReport, SweepReport};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+use crate::engine::runner::describe;
+use crate::engine::verdict::class_name;
+
+/// The summary of one run.
+pub fn render_report(r: &RunReport) -> String {
+    let mut out = String::new();
+    let mut lat = table(["latency (ms)", "mean", "p50", "p90", "p95", "p99", "min", "max", "n"]);
+    let rows: [(&str, &LatencyStats); 6] = [
+        ("TTFT", &r.ttft_ms),
+        ("TPOT", &r.tpot_ms),
+        ("ITL", &r.itl_ms),
+        ("ITL per chunk", &r.itl_chunk_ms),
+        ("E2E", &r.e2e_ms),
+        ("scheduler lag", &r.scheduler_lag_ms),
+    ];
+    for (name, s) in rows.into_iter().filter(|(_, s)| s.count > 0) {
+        let cells = [s.mean, s.p50, s.p90, s.p95, s.p99, s.min, s.max].map(ms);
+        let mut row = vec![name.to_owned()];
+        row.extend(cells);
+        row.push(s.count.to_string());
+        lat.add_row(row);
+    }
+    right_align(&mut lat, 1..9);
+    out.push_str(&format!("{lat}\n"));
+
+    let mut t = table(["", ""]);
+    t.add_row(["load".to_owned(), describe(&r.load)]);
+    t.add_row([
+        "requests".to_owned(),
+        format!(
+            "{} completed, {} failed, {} warmup excluded{}",
+            r.requests_completed,
+            r.requests_failed,
+            r.warmup_requests_excluded,
+            if r.stopped { " (stopped)" } else { "" }
+        ),
+    ]);
+    t.add_row(["duration".to_owned(), format!("{:.2} s (measured window)", r.duration_s)]);
+    t.add_row(["output tokens/s".to_owned(), format!("{:.1}", r.output_tokens_per_s)]);
+    t.add_row(["total tokens/s".to_owned(), format!("{:.1}", r.total_tokens_per_s)]);
+    t.add_row(["requests/s".to_owned(), format!("{:.2}", r.requests_per_s)]);
+    t.add_row(["tokens".to_owned(), format!("{} in, {} out", r.input_tokens, r.output_tokens)]);
+    t.add_row([
+        "token counts from".to_owned(),
+        format!("usage: {}, chunks: {}", r.token_source_usage, r.token_source_chunks),
+    ]);
+    if let Some(g) = r.goodput_rps {
+        t.add_row(["goodput".to_owned(), format!("{g:.2} req/s within every SLO")]);
+    }
+    if let Some(met) = r.slo_met {
+        t.add_row(["SLO (p99)".to_owned(), format!("{} — {}", if met { "met" } else { "MISSED" }, slo_text(r))]);
+    }
+    for (class, n) in &r.errors {
+        t.add_row([format!("errors: {}", class_name(*class)), n.to_string()]);
+    }
+    for s in &r.error_samples {
+        let status = s.status.map(|c| format!("HTTP {c}: ")).unwrap_or_default();
+        t.add_row([format!("  e.g. {}", class_name(s.class)), format!("{status}{}", s.message)]);
+    }
+    if let Some(reason) = &r.client_bound_reason {
+        t.add_row(["CLIENT-BOUND".to_owned(), reason.clone()]);
+    }
+    t.add_row([
+        "workload".to_owned(),
+        format!(
+            "{}, {} prompts, seed {}, sha256 {}",
+            r.workload.kind,
+            r.workload.prompt_count,
+            r.workload.seed,
+            r.workload.prompt_set_sha256.get(..12).unwrap_or_default()
+        ),
+    ]);
+    out.push_str(&format!("{t}\n"));
+    if let Some(v) = &r.verdict {
+        out.push_str(&format!("verdict: {v}\n"));
+    }
+    out
+}
+
+/// The summary of a sweep: one row per step.
+pub fn render_sweep(s: &SweepReport) -> String {
+    let mut t = table([
+        "step",
+        "load",
+        "done",
+        "failed",
+        "out tok/s",
+        "req/s",
+        "TTFT p50",
+        "TTFT p99",
+        "TPOT p50",
+        "E2E p99",
+        "SLO",
+    ]);
+    for (i, r) in s.steps.iter().enumerate() {
+        let slo = match r.slo_met {
+            Some(true) => "met",
+            Some(false) => "missed",
+            None => "-",
+        };
+        let best = if s.best_step == Some(i) { " ★ best" } else { "" };
+        t.add_row([
+            format!("{}{best}", i + 1),
+            describe(&r.load),
+            r.requests_completed.to_string(),
+            r.requests_failed.to_string(),
+            format!("{:.1}", r.output_tokens_per_s),
+            format!("{:.2}", r.requests_per_s),
+            ms(r.ttft_ms.p50),
+            ms(r.ttft_ms.p99),
+            ms(r.tpot_ms.p50),
+            ms(r.e2e_ms.p99),
+            slo.to_owned(),
+        ]);
+    }
+    right_align(&mut t, 2..10);
+    let mut out = format!("latencies in ms\n{t}\n");
+    match s.best_step.and_then(|i| s.steps.get(i)) {
+        Some(b) => out.push_str(&format!(
+            "best: {} — {:.1} output tok/s{}\n",
+            describe(&b.load),
+            b.output_tokens_per_s,
+            if b.slo_met == Some(true) { " within the SLOs" } else { "" }
+        )),
+        None => out.push_str("best: none (no step completed requests within the SLOs)\n"),
+    }
+    if s.stopped {
+        out.push_str("stopped before the last step\n");
+    }
+    if let Some(v) = &s.verdict {
+        out.push_str(&format!("verdict: {v}\n"));
+    }
+    out
+}
+
+fn slo_text(r: &RunReport) -> String {
+    let parts: Vec<String> = [("TTFT", r.slo.ttft_ms), ("TPOT", r.slo.tpot_ms), ("E2E", r.slo.e2e_ms)]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| format!("{n} ≤ {v} ms")))
+        .collect();
+    parts.join(", ")
+}
+
+fn table<const N: usize>(header: [&str; N]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    if header.iter().any(|h| !h.is_empty()) {
+        t.set_header(header);
+    }
+    t
+}
+
+fn right_align(t: &mut Table, cols: std::ops::Range<usize>) {
+    for i in cols {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// Milliseconds with precision that suits the size.
+fn ms(v: f64) -> String {
+    if v < 10.0 {
+        format!("{v:.2}")
+    } else if v < 1000.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use app::protocol::record::ErrorClass;
+    use app::protocol::report::{ErrorSample, WorkloadInfo};
+    use app::protocol::spec::{LoadSpec, Slo};
+
+    use super::*;
+
+    fn report() -> RunReport {
+        let lat =
+            LatencyStats { count: 4, mean: 12.5, p50: 12.0, p90: 15.0, p95: 15.0, p99: 15.0, min: 9.0, max: 15.0 };
+        RunReport {
+            started_at_ms: 0,
+            load: LoadSpec::Concurrency { concurrency: 4 },
+            requests_completed: 4,
+            requests_failed: 1,
+            warmup_requests_excluded: 2,
+            duration_s: 2.0,
+            output_tokens_per_s: 100.0,
+            total_tokens_per_s: 150.0,
+            requests_per_s: 2.0,
+            goodput_rps: Some(1.5),
+            input_tokens: 100,
+            output_tokens: 200,
+            ttft_ms: lat,
+            tpot_ms: lat,
+            itl_ms: lat,
+            itl_chunk_ms: lat,
+            e2e_ms: lat,
+            scheduler_lag_ms: LatencyStats::default(),
+            slo: Slo { ttft_ms: Some(10.0), ..Slo::default() },
+            slo_met: Some(false),
+            errors: BTreeMap::from([(ErrorClass::HttpStatus, 1)]),
+            error_samples: vec![ErrorSample {
+                class: ErrorClass::HttpStatus,
+                status: Some(500),
+                message: "boom".into(),
+            }],
+            token_source_usage: 4,
+            token_source_chunks: 0,
+            client_bound: false,
+            client_bound_reason: None,
+            verdict: None,
+            stopped: false,
+            workload: WorkloadInfo::default(),
+            preflight: None,
+        }
+    }
+
+    #[test]
+    fn a_report_shows_percentiles_throughput_errors_and_slo() {
+        let text = render_report(&report());
+        for want in ["TTFT", "E2E", "12.0", "100.0", "MISSED", "TTFT ≤ 10 ms", "HTTP 500: boom", "concurrency 4"] {
+            assert!(text.contains(want), "missing {want} in\n{text}");
+        }
+        assert!(!text.contains("scheduler lag"), "{text}");
+    }
+
+    #[test]
+    fn a_sweep_marks_its_best_step() {
+        let mut b = report();
+        b.slo_met = Some(true);
+        b.load = LoadSpec::Concurrency { concurrency: 8 };
+        let s = SweepReport {
+            started_at_ms: 0,
+            steps: vec![report(), b],
+            best_step: Some(1),
+            stopped: false,
+            verdict: None,
+            preflight: None,
+        };
+        let text = render_sweep(&s);
+        assert!(text.contains("2 ★ best") && text.contains("best: concurrency 8"), "{text}");
+    }
+}

@@ -1,0 +1,181 @@
+//! Reading prompt sets from files: JSON lines (`{"prompt": ...}` or `{"messages": [...]}`) and ShareGPT
+//! conversations. A bad line or entry is an error naming `file:line` and what was expected.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::error::WorkloadError;
+use super::target::{ChatMessage, Prompt, PromptBody};
+
+/// Rough token count of real text (about 4 characters per token), at least 1.
+pub fn estimate_tokens(text: &str) -> u32 {
+    u32::try_from(text.chars().count().div_ceil(4)).unwrap_or(u32::MAX).max(1)
+}
+
+/// The whole file at `path`, as text.
+pub fn read(path: &str) -> Result<String, WorkloadError> {
+    std::fs::read_to_string(Path::new(path)).map_err(|source| WorkloadError::Io { path: path.to_owned(), source })
+}
+
+#[derive(Deserialize)]
+struct JsonlLine {
+    prompt: Option<String>,
+    messages: Option<Vec<ChatMessage>>,
+    max_tokens: Option<u32>,
+}
+
+/// Parses a JSON-lines dataset: one object per line with `prompt` (text) or `messages` (chat), optional
+/// `max_tokens` (else `default_max_tokens`). Blank lines are skipped; any other bad line is an error naming
+/// `path:line`.
+pub fn parse_jsonl(text: &str, path: &str, default_max_tokens: u32) -> Result<Vec<Prompt>, WorkloadError> {
+    let bad = |line: usize, message: String| WorkloadError::Bad { path: path.to_owned(), line, message };
+    let mut prompts = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let parsed: JsonlLine = serde_json::from_str(raw).map_err(|e| {
+            bad(
+                line,
+                format!("{e}; expected {{\"prompt\": \"...\"}} or {{\"messages\": [...]}}, optional \"max_tokens\""),
+            )
+        })?;
+        let (body, input_tokens) = match (parsed.prompt, parsed.messages) {
+            (Some(p), None) if !p.is_empty() => {
+                let n = estimate_tokens(&p);
+                (PromptBody::Text(p), n)
+            }
+            (None, Some(m)) if !m.is_empty() => {
+                let n = m.iter().map(|m| estimate_tokens(&m.content)).sum();
+                (PromptBody::Chat(m), n)
+            }
+            (Some(_), Some(_)) => return Err(bad(line, "give either \"prompt\" or \"messages\", not both".into())),
+            _ => return Err(bad(line, "needs a non-empty \"prompt\" string or \"messages\" list".into())),
+        };
+        let max_tokens = match parsed.max_tokens {
+            Some(0) => return Err(bad(line, "\"max_tokens\" must be at least 1".into())),
+            Some(n) => n,
+            None => default_max_tokens,
+        };
+        prompts.push(Prompt { index: prompts.len() as u64, body, input_tokens, max_tokens });
+    }
+    if prompts.is_empty() {
+        return Err(WorkloadError::Empty { path: path.to_owned(), expected: "one JSON object per line" });
+    }
+    Ok(prompts)
+}
+
+#[derive(Deserialize)]
+struct ShareGptEntry {
+    #[serde(default)]
+    conversations: Vec<ShareGptTurn>,
+}
+
+#[derive(Deserialize)]
+struct ShareGptTurn {
+    from: String,
+    value: String,
+}
+
+/// Parses a ShareGPT file (`[{"conversations": [{"from": "human", "value": ...}, {"from": "gpt", ...}]}]`): the
+/// first human turn of each conversation is a prompt; `max_tokens` is the estimated length of the reply that
+/// follows it, else `default_max_tokens`. Conversations without a human turn are skipped.
+pub fn parse_sharegpt(text: &str, path: &str, default_max_tokens: u32) -> Result<Vec<Prompt>, WorkloadError> {
+    let entries: Vec<ShareGptEntry> = serde_json::from_str(text).map_err(|e| WorkloadError::Bad {
+        path: path.to_owned(),
+        line: e.line(),
+        message: format!(
+            "{e}; expected a ShareGPT array [{{\"conversations\": [{{\"from\": \"human\", \"value\": \"...\"}}]}}]"
+        ),
+    })?;
+    let mut prompts = Vec::new();
+    for entry in entries {
+        let turns = &entry.conversations;
+        let Some(first) = turns.iter().position(|t| matches!(t.from.as_str(), "human" | "user") && !t.value.is_empty())
+        else {
+            continue;
+        };
+        let prompt = &turns[first].value;
+        let max_tokens = turns
+            .get(first + 1)
+            .filter(|t| matches!(t.from.as_str(), "gpt" | "assistant" | "chatgpt" | "bard" | "model"))
+            .filter(|t| !t.value.is_empty())
+            .map_or(default_max_tokens, |t| estimate_tokens(&t.value));
+        prompts.push(Prompt {
+            index: prompts.len() as u64,
+            body: PromptBody::Text(prompt.clone()),
+            input_tokens: estimate_tokens(prompt),
+            max_tokens,
+        });
+    }
+    if prompts.is_empty() {
+        return Err(WorkloadError::Empty { path: path.to_owned(), expected: "conversations with a \"human\" turn" });
+    }
+    Ok(prompts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonl_prompts_and_messages() {
+        let text = "{\"prompt\": \"hello there\", \"max_tokens\": 5}\n\n\
+                    {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n";
+        let p = parse_jsonl(text, "d.jsonl", 64).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].body, PromptBody::Text("hello there".into()));
+        assert_eq!((p[0].max_tokens, p[0].input_tokens), (5, 3));
+        assert!(matches!(&p[1].body, PromptBody::Chat(m) if m[0].content == "hi"));
+        assert_eq!((p[1].index, p[1].max_tokens), (1, 64));
+    }
+
+    #[test]
+    fn jsonl_errors_name_file_and_line() {
+        let cases = [
+            ("{\"prompt\": \"a\"}\nnot json\n", "d.jsonl:2:", "expected"),
+            ("{\"prompt\": \"a\", \"messages\": []}\n", "d.jsonl:1:", "not both"),
+            ("{\"text\": \"a\"}\n", "d.jsonl:1:", "non-empty"),
+            ("{\"prompt\": \"\"}\n", "d.jsonl:1:", "non-empty"),
+            ("{\"prompt\": \"a\", \"max_tokens\": 0}\n", "d.jsonl:1:", "at least 1"),
+        ];
+        for (text, at, what) in cases {
+            let e = parse_jsonl(text, "d.jsonl", 8).unwrap_err().to_string();
+            assert!(e.starts_with(at) && e.contains(what), "{e}");
+        }
+        let e = parse_jsonl("\n\n", "d.jsonl", 8).unwrap_err().to_string();
+        assert!(e.contains("no prompts"), "{e}");
+    }
+
+    #[test]
+    fn sharegpt_first_human_turn_and_reply_length() {
+        let text = r#"[
+            {"id": "x", "conversations": [{"from": "system", "value": "be nice"},
+                {"from": "human", "value": "What is a GPU?"}, {"from": "gpt", "value": "A graphics processor, 12345678"}]},
+            {"conversations": [{"from": "gpt", "value": "orphan"}]},
+            {"conversations": [{"from": "human", "value": "no reply"}]}
+        ]"#;
+        let p = parse_sharegpt(text, "s.json", 99).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].body, PromptBody::Text("What is a GPU?".into()));
+        assert_eq!(p[0].max_tokens, 8);
+        assert_eq!((p[1].index, p[1].max_tokens), (1, 99));
+        assert_eq!(crate::engine::workload::prompt_set_sha256(&p).len(), 64);
+    }
+
+    #[test]
+    fn sharegpt_errors() {
+        let e = parse_sharegpt("{\"prompt\": 1}", "s.json", 9).unwrap_err().to_string();
+        assert!(e.starts_with("s.json:1:") && e.contains("ShareGPT array"), "{e}");
+        let e = parse_sharegpt("[{\"conversations\": []}]", "s.json", 9).unwrap_err().to_string();
+        assert!(e.contains("no prompts"), "{e}");
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let e = read("/nonexistent/x.jsonl").unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/x.jsonl"), "{e}");
+    }
+}

@@ -1,0 +1,310 @@
+//! The real [`Target`]: an OpenAI-compatible HTTP client (reqwest) for `/v1/completions` and
+//! `/v1/chat/completions`, streaming (SSE) or not, with one shared connection pool sized for thousands of
+//! concurrent streams. Every outcome, failures included, is a [`RequestResult`].
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Client, StatusCode, Url};
+
+use app::protocol::spec::{Backend, Endpoint};
+
+use super::request_body::{request_body, BodyOptions};
+use super::sse::{parse_body, Parsed};
+use super::sse_stream::{error, parse_error, read_sse, Collected};
+use super::target::{ErrorClass, Prompt, RequestError, RequestResult, Target};
+
+/// Bytes of an error body kept in [`RequestError::message`].
+const ERROR_BODY_PREFIX: usize = 512;
+/// Connect timeout of every request.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to reach and drive the server under test.
+#[derive(Clone)]
+pub struct TargetConfig {
+    /// Base URL, e.g. `http://127.0.0.1:8000` (a trailing `/` or `/v1` is accepted).
+    pub base_url: String,
+    /// `Completions` or `Chat`; preflight resolves `Auto` first.
+    pub endpoint: Endpoint,
+    /// Model name sent in every request.
+    pub model: String,
+    /// Preset whose length-forcing fields are added to every request.
+    pub backend: Backend,
+    /// Bearer token; never logged.
+    pub api_key: Option<String>,
+    /// Ask for SSE streaming.
+    pub stream: bool,
+    /// Limit on one whole request, send to last byte.
+    pub request_timeout: Duration,
+}
+
+impl fmt::Debug for TargetConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TargetConfig")
+            .field("base_url", &self.base_url)
+            .field("endpoint", &self.endpoint)
+            .field("model", &self.model)
+            .field("backend", &self.backend)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("stream", &self.stream)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// `Endpoint::Auto` reached the client.
+    #[error("the endpoint is still `auto`: run preflight first, or pass --endpoint completions|chat")]
+    AutoEndpoint,
+    /// The base URL does not parse.
+    #[error("invalid target URL {url:?}: {reason} (expected something like http://127.0.0.1:8000)")]
+    BadUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The API key cannot be sent as a header.
+    #[error("the API key contains characters that cannot be sent in an HTTP header (check --api-key)")]
+    BadApiKey,
+    /// reqwest could not build its client (TLS setup).
+    #[error("cannot set up the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+}
+
+/// An OpenAI-compatible server reached over HTTP.
+pub struct OpenAiTarget {
+    client: Client,
+    url: Url,
+    auth: Option<HeaderValue>,
+    endpoint: Endpoint,
+    model: String,
+    backend: Backend,
+    stream: bool,
+    request_timeout: Duration,
+}
+
+impl fmt::Debug for OpenAiTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiTarget")
+            .field("url", &self.url.as_str())
+            .field("model", &self.model)
+            .field("backend", &self.backend)
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenAiTarget {
+    /// Checks the configuration and builds the shared client.
+    pub fn new(cfg: TargetConfig) -> Result<Self, ClientError> {
+        let path = match cfg.endpoint {
+            Endpoint::Completions => "v1/completions",
+            Endpoint::Chat => "v1/chat/completions",
+            Endpoint::Auto => return Err(ClientError::AutoEndpoint),
+        };
+        let url = server_url(&cfg.base_url, path)?;
+        Ok(OpenAiTarget {
+            client: http_client()?,
+            url,
+            auth: auth_header(cfg.api_key.as_deref())?,
+            endpoint: cfg.endpoint,
+            model: cfg.model,
+            backend: cfg.backend,
+            stream: cfg.stream,
+            request_timeout: cfg.request_timeout,
+        })
+    }
+
+    /// Sends the request and follows the answer into `out`.
+    async fn run(&self, prompt: &Prompt, out: &mut Collected) -> Result<(), RequestError> {
+        let opts =
+            BodyOptions { endpoint: self.endpoint, model: &self.model, backend: self.backend, stream: self.stream };
+        let body = request_body(opts, prompt).map_err(|e| error(ErrorClass::Other, format!("request body: {e}")))?;
+        let mut req = self.client.post(self.url.clone()).header(CONTENT_TYPE, "application/json").body(body);
+        if let Some(auth) = &self.auth {
+            req = req.header(AUTHORIZATION, auth.clone());
+        }
+        let resp = req.send().await.map_err(transport_error)?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(status_error(status, resp).await);
+        }
+        if self.stream {
+            read_sse(resp.bytes_stream(), self.endpoint, out, transport_error).await?;
+        } else {
+            let bytes = resp.bytes().await.map_err(transport_error)?;
+            match parse_body(&bytes, self.endpoint).map_err(parse_error)? {
+                Parsed::Chunk(info) => out.add(info, Instant::now()),
+                Parsed::ServerError(m) => {
+                    return Err(error(ErrorClass::Other, format!("the server sent an error: {m}")))
+                }
+                Parsed::Done => return Err(error(ErrorClass::Parse, "a non-streaming answer was `[DONE]`")),
+            }
+            out.finished = true;
+        }
+        out.verdict()
+    }
+}
+
+impl Target for OpenAiTarget {
+    fn execute<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, RequestResult> {
+        Box::pin(async move {
+            let sent_at = Instant::now();
+            let mut out = Collected::with_capacity(if self.stream { prompt.max_tokens.min(8192) as usize } else { 1 });
+            let outcome = tokio::time::timeout(self.request_timeout, self.run(prompt, &mut out)).await;
+            let err = match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_elapsed) => Some(error(
+                    ErrorClass::Timeout,
+                    format!(
+                        "no complete answer within the request timeout of {:.1} s",
+                        self.request_timeout.as_secs_f64()
+                    ),
+                )),
+            };
+            let done_at = out.done_at.unwrap_or_else(Instant::now);
+            let (output_tokens, token_source) = out.output_tokens();
+            RequestResult {
+                index: prompt.index,
+                sent_at,
+                prompt_tokens: out.usage.prompt_tokens,
+                chunks: out.chunks,
+                done_at,
+                output_tokens,
+                token_source,
+                error: err,
+            }
+        })
+    }
+}
+
+/// The client every request of one target shares: pooled without limit, no Nagle, no system proxy.
+pub(crate) fn http_client() -> Result<Client, ClientError> {
+    Client::builder()
+        .pool_max_idle_per_host(usize::MAX)
+        .tcp_nodelay(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .no_proxy()
+        .build()
+        .map_err(ClientError::Build)
+}
+
+/// `{base}/{path}` (path like `v1/models` or `health`), accepting a base with or without a trailing `/` or `/v1`.
+pub(crate) fn server_url(base: &str, path: &str) -> Result<Url, ClientError> {
+    let bad = |reason: String| ClientError::BadUrl { url: base.to_string(), reason };
+    let trimmed = base.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
+    let url = Url::parse(&format!("{trimmed}/{path}")).map_err(|e| bad(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(format!("the scheme must be http or https, not {}", url.scheme())));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host".into()));
+    }
+    Ok(url)
+}
+
+/// `Bearer KEY`, marked sensitive so it is never printed.
+pub(crate) fn auth_header(api_key: Option<&str>) -> Result<Option<HeaderValue>, ClientError> {
+    let Some(key) = api_key.filter(|k| !k.is_empty()) else { return Ok(None) };
+    let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| ClientError::BadApiKey)?;
+    value.set_sensitive(true);
+    Ok(Some(value))
+}
+
+/// Classifies a reqwest error: connect (refused, DNS, TLS), timeout, or other I/O.
+pub(crate) fn transport_error(e: reqwest::Error) -> RequestError {
+    let class = if e.is_connect() {
+        ErrorClass::Connect
+    } else if e.is_timeout() {
+        ErrorClass::Timeout
+    } else {
+        ErrorClass::Other
+    };
+    error(class, error_chain(&e))
+}
+
+/// `error: cause: root cause`, each cause once.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !msg.contains(&s_text) {
+            msg.push_str(": ");
+            msg.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    msg
+}
+
+/// A non-2xx answer: its status and the first bytes of its body.
+async fn status_error(status: StatusCode, mut resp: reqwest::Response) -> RequestError {
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_PREFIX {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    body.truncate(ERROR_BODY_PREFIX);
+    RequestError {
+        class: ErrorClass::HttpStatus,
+        status: Some(status.as_u16()),
+        message: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_url_accepts_common_spellings() {
+        for base in ["http://h:8000", "http://h:8000/", "http://h:8000/v1", "http://h:8000/v1/", " http://h:8000 "] {
+            assert_eq!(server_url(base, "v1/completions").unwrap().as_str(), "http://h:8000/v1/completions", "{base}");
+        }
+        assert_eq!(
+            server_url("https://pod-8000.proxy.runpod.net/prefix", "v1/chat/completions").unwrap().as_str(),
+            "https://pod-8000.proxy.runpod.net/prefix/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn server_url_rejects_what_cannot_work() {
+        for base in ["127.0.0.1:8000", "ftp://h/", "not a url", ""] {
+            let err = server_url(base, "v1/completions").unwrap_err();
+            assert!(err.to_string().contains("http://127.0.0.1:8000"), "{err}");
+        }
+    }
+
+    #[test]
+    fn auto_endpoint_is_refused() {
+        let cfg = TargetConfig {
+            base_url: "http://127.0.0.1:1".into(),
+            endpoint: Endpoint::Auto,
+            model: "m".into(),
+            backend: Backend::Generic,
+            api_key: Some("sk-secret".into()),
+            stream: true,
+            request_timeout: Duration::from_secs(1),
+        };
+        assert!(matches!(OpenAiTarget::new(cfg.clone()), Err(ClientError::AutoEndpoint)));
+        assert!(!format!("{cfg:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn api_key_is_sensitive_and_checked() {
+        let h = auth_header(Some("sk-1")).unwrap().unwrap();
+        assert!(h.is_sensitive());
+        assert_eq!(auth_header(Some("")).unwrap(), None);
+        assert!(matches!(auth_header(Some("bad\nkey")), Err(ClientError::BadApiKey)));
+    }
+}

@@ -1,0 +1,342 @@
+//! Checks a target before any load is fired at it: waits until the server is ready, picks the model and the
+//! endpoint (a 1-token request to each), then sends one short request to learn whether the server reports
+//! `usage` and honours the requested output length. A server that is not ready gets no load.
+
+use std::fmt;
+use std::time::Duration;
+
+use app::protocol::spec::{Endpoint, RunSpec};
+
+pub use app::protocol::preflight::PreflightReport;
+
+use super::openai::{auth_header, http_client, server_url, ClientError, OpenAiTarget, TargetConfig};
+use super::presets::preset;
+use super::readiness::Poller;
+use super::target::{ErrorClass, Prompt, PromptBody, RequestResult, Target};
+
+/// Output tokens asked for in the length check.
+const LENGTH_CHECK_TOKENS: u32 = 16;
+/// Used when the spec's request timeout is not a valid duration.
+const FALLBACK_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How one endpoint answered the 1-token probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointAttempt {
+    /// The endpoint tried.
+    pub endpoint: Endpoint,
+    /// HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// The error, or the first bytes of the error body.
+    pub message: String,
+}
+
+impl fmt::Display for EndpointAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", path(self.endpoint))?;
+        if let Some(status) = self.status {
+            write!(f, "HTTP {status} ")?;
+        }
+        let message = self.message.trim();
+        write!(f, "{}", if message.is_empty() { "(empty body)" } else { message })
+    }
+}
+
+/// Why preflight refused to start a run.
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    /// The server did not become ready in time; no load was sent.
+    #[error(
+        "the target was not ready after {waited_s:.1} s (last state: {last_state}); check that the server is \
+         starting and that --target points at it, or wait longer with --ready-timeout"
+    )]
+    NotReady {
+        /// Seconds waited.
+        waited_s: f64,
+        /// The last state seen.
+        last_state: String,
+    },
+    /// `/v1/models` lists several models and none was chosen.
+    #[error("the server serves several models: {}; choose one with --model", .0.join(", "))]
+    SeveralModels(Vec<String>),
+    /// Neither endpoint answered a 1-token request.
+    #[error(
+        "no endpoint answered a 1-token request:\n  {}\n  {}\ncheck --model and --api-key, put any path prefix in \
+         --target, and check --backend (its fields may be rejected)",
+        .attempts.first().map(ToString::to_string).unwrap_or_default(),
+        .attempts.get(1).map(ToString::to_string).unwrap_or_default()
+    )]
+    NoWorkingEndpoint {
+        /// Each endpoint's answer.
+        attempts: Vec<EndpointAttempt>,
+    },
+    /// The endpoint asked for does not work.
+    #[error("{attempt}\nthe endpoint given does not answer a 1-token request; {}", suggestion(.working))]
+    EndpointNotWorking {
+        /// The failed attempt.
+        attempt: EndpointAttempt,
+        /// Endpoints that do work.
+        working: Vec<Endpoint>,
+    },
+    /// The short check request failed although the endpoint answered the probe.
+    #[error("a {tokens}-token request to {} failed: {message}{}", path(*.endpoint), if *.stream {
+        " (the server may not support streaming; try without it)" } else { "" })]
+    CheckFailed {
+        /// The endpoint.
+        endpoint: Endpoint,
+        /// Tokens asked for.
+        tokens: u32,
+        /// Streaming was used.
+        stream: bool,
+        /// What went wrong.
+        message: String,
+    },
+    /// The target URL or API key is unusable.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+fn suggestion(working: &[Endpoint]) -> String {
+    match working.first() {
+        Some(e) => format!("{} works: use --endpoint {} (or auto)", path(*e), name(*e)),
+        None => "no other endpoint works either: check --model, --api-key and --backend".into(),
+    }
+}
+
+fn path(e: Endpoint) -> &'static str {
+    match e {
+        Endpoint::Chat => "/v1/chat/completions",
+        Endpoint::Completions | Endpoint::Auto => "/v1/completions",
+    }
+}
+
+fn name(e: Endpoint) -> &'static str {
+    match e {
+        Endpoint::Chat => "chat",
+        Endpoint::Completions => "completions",
+        Endpoint::Auto => "auto",
+    }
+}
+
+/// Waits for the target of `spec` to be ready and learns how to drive it. `on_state` hears one human line per
+/// change ("waiting: connection refused", "ready: 1 model", …). No load is sent unless this returns `Ok`.
+pub async fn preflight(
+    spec: &RunSpec,
+    on_state: &mut (dyn FnMut(&str) + Send),
+) -> Result<PreflightReport, PreflightError> {
+    let client = http_client()?;
+    let auth = auth_header(spec.api_key.as_deref())?;
+    let poller = Poller {
+        client: &client,
+        models_url: server_url(&spec.target, "v1/models")?,
+        health_url: server_url(&spec.target, "health")?,
+        auth,
+    };
+    let mut states = Vec::new();
+    let ready_timeout = Duration::try_from_secs_f64(spec.ready_timeout_s).unwrap_or(Duration::ZERO);
+    let ready = poller
+        .wait(ready_timeout, on_state, &mut states)
+        .await
+        .map_err(|n| PreflightError::NotReady { waited_s: n.waited_s, last_state: n.last_state })?;
+
+    let mut notes = Vec::new();
+    let model = match spec.model.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => {
+            if !ready.models.iter().any(|listed| listed == m) {
+                notes.push(format!(
+                    "model `{m}` is not listed by /v1/models ({}); requests may fail",
+                    ready.models.join(", ")
+                ));
+            }
+            m.to_string()
+        }
+        None => match ready.models.as_slice() {
+            [one] => one.clone(),
+            _ => return Err(PreflightError::SeveralModels(ready.models)),
+        },
+    };
+
+    let mut report = PreflightReport {
+        ready: true,
+        waited_s: ready.waited_s,
+        states,
+        health_status: ready.health_status,
+        models: ready.models,
+        model,
+        endpoint: spec.endpoint,
+        endpoints_working: Vec::new(),
+        usage_reported: false,
+        output_length_requested: LENGTH_CHECK_TOKENS,
+        output_length_received: 0,
+        output_length_honoured: false,
+        notes,
+    };
+    state(on_state, &mut report.states, "probing: a 1-token request to each endpoint".into());
+    let (endpoint, working) = choose_endpoint(spec, &report).await?;
+    report.endpoint = endpoint;
+    report.endpoints_working = working;
+    state(on_state, &mut report.states, format!("endpoint: {} ({})", name(endpoint), path(endpoint)));
+
+    let check = OpenAiTarget::new(target_config(spec, &report))?.execute(&prompt(LENGTH_CHECK_TOKENS)).await;
+    if let Some(err) = check.error {
+        let message = match err.status {
+            Some(status) => format!("HTTP {status} {}", err.message),
+            None => err.message,
+        };
+        return Err(PreflightError::CheckFailed {
+            endpoint,
+            tokens: LENGTH_CHECK_TOKENS,
+            stream: spec.stream,
+            message,
+        });
+    }
+    record_check(spec, &mut report, &check);
+    let line = format!(
+        "checked: {}/{} tokens{}",
+        report.output_length_received,
+        LENGTH_CHECK_TOKENS,
+        if report.usage_reported { ", usage reported" } else { ", no usage" }
+    );
+    state(on_state, &mut report.states, line);
+    Ok(report)
+}
+
+/// The client configuration for the run preflight prepared.
+pub fn target_config(spec: &RunSpec, pf: &PreflightReport) -> TargetConfig {
+    TargetConfig {
+        base_url: spec.target.clone(),
+        endpoint: pf.endpoint,
+        model: pf.model.clone(),
+        backend: spec.backend,
+        api_key: spec.api_key.clone(),
+        stream: spec.stream,
+        request_timeout: Duration::try_from_secs_f64(spec.request_timeout_s)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .unwrap_or(FALLBACK_REQUEST_TIMEOUT),
+    }
+}
+
+fn state(on_state: &mut (dyn FnMut(&str) + Send), states: &mut Vec<String>, line: String) {
+    on_state(&line);
+    states.push(line);
+}
+
+fn prompt(max_tokens: u32) -> Prompt {
+    let text = "Write a long story about a lighthouse keeper.".to_string();
+    Prompt { index: 0, body: PromptBody::Text(text), input_tokens: 9, max_tokens }
+}
+
+/// Sends a 1-token request to both endpoints; picks the one asked for, or for `Auto` completions before chat
+/// (completions is what length-forcing presets target).
+async fn choose_endpoint(spec: &RunSpec, pf: &PreflightReport) -> Result<(Endpoint, Vec<Endpoint>), PreflightError> {
+    let probe = |endpoint: Endpoint| async move {
+        let cfg = TargetConfig { endpoint, stream: false, ..target_config(spec, pf) };
+        let result = OpenAiTarget::new(cfg)?.execute(&prompt(1)).await;
+        Ok::<_, ClientError>(probe_outcome(endpoint, result))
+    };
+    let (completions, chat) = futures::join!(probe(Endpoint::Completions), probe(Endpoint::Chat));
+    let attempts = [completions?, chat?];
+    let working: Vec<Endpoint> = attempts.iter().filter_map(|a| a.as_ref().ok().copied()).collect();
+    match spec.endpoint {
+        Endpoint::Auto => match working.first() {
+            Some(&e) => Ok((e, working)),
+            None => Err(PreflightError::NoWorkingEndpoint {
+                attempts: attempts.into_iter().filter_map(Result::err).collect(),
+            }),
+        },
+        asked => match attempts.into_iter().find(|a| endpoint_of(a) == asked) {
+            Some(Err(attempt)) => Err(PreflightError::EndpointNotWorking { attempt, working }),
+            _ => Ok((asked, working)),
+        },
+    }
+}
+
+/// Which endpoint a probe outcome belongs to.
+fn endpoint_of(outcome: &Result<Endpoint, EndpointAttempt>) -> Endpoint {
+    match outcome {
+        Ok(e) => *e,
+        Err(a) => a.endpoint,
+    }
+}
+
+/// A probe works when the server answered 2xx with a well-formed body (content or not: one token may be empty).
+fn probe_outcome(endpoint: Endpoint, result: RequestResult) -> Result<Endpoint, EndpointAttempt> {
+    match result.error {
+        None => Ok(endpoint),
+        Some(e) if e.class == ErrorClass::StreamEnded => Ok(endpoint),
+        Some(e) => Err(EndpointAttempt { endpoint, status: e.status, message: e.message }),
+    }
+}
+
+/// Fills the usage and length facts from the check request, with advice when something is off.
+fn record_check(spec: &RunSpec, report: &mut PreflightReport, check: &RequestResult) {
+    report.usage_reported = check.token_source == super::target::TokenSource::Usage;
+    report.output_length_received = check.output_tokens;
+    report.output_length_honoured = check.output_tokens == LENGTH_CHECK_TOKENS;
+    if !report.usage_reported {
+        report.notes.push(
+            "the server sent no `usage`: output tokens are counted as content chunks, which undercounts when a \
+             chunk carries several tokens"
+                .into(),
+        );
+    }
+    if !report.output_length_honoured {
+        let advice = if preset(spec.backend).forces_length() {
+            format!("although the {:?} preset asks for it; is --backend right?", spec.backend)
+        } else {
+            "pass --backend (vllm, sglang, lmdeploy, trtllm, llama-cpp, ollama) to force the length, or outputs \
+             will differ between runs and backends"
+                .to_string()
+        };
+        report.notes.push(format!(
+            "asked for {LENGTH_CHECK_TOKENS} output tokens, got {} {advice}",
+            report.output_length_received
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_tell_what_to_do() {
+        let e = PreflightError::SeveralModels(vec!["a".into(), "b".into()]);
+        assert_eq!(e.to_string(), "the server serves several models: a, b; choose one with --model");
+        let attempt = |endpoint, status| EndpointAttempt { endpoint, status, message: "Not Found".into() };
+        let e = PreflightError::NoWorkingEndpoint {
+            attempts: vec![attempt(Endpoint::Completions, Some(404)), attempt(Endpoint::Chat, None)],
+        };
+        let s = e.to_string();
+        assert!(
+            s.contains("/v1/completions: HTTP 404 Not Found") && s.contains("/v1/chat/completions: Not Found"),
+            "{s}"
+        );
+        let e = PreflightError::EndpointNotWorking {
+            attempt: attempt(Endpoint::Chat, Some(404)),
+            working: vec![Endpoint::Completions],
+        };
+        assert!(e.to_string().contains("use --endpoint completions"), "{e}");
+        let e = PreflightError::NotReady { waited_s: 1.0, last_state: "waiting: connection refused".into() };
+        assert!(e.to_string().contains("--ready-timeout"));
+    }
+
+    #[test]
+    fn probes_accept_empty_answers_but_not_failures() {
+        let at = std::time::Instant::now();
+        let result = |error| RequestResult {
+            index: 0,
+            sent_at: at,
+            chunks: vec![],
+            done_at: at,
+            output_tokens: 0,
+            token_source: super::super::target::TokenSource::Chunks,
+            prompt_tokens: None,
+            error,
+        };
+        let err = |class| Some(super::super::target::RequestError { class, status: Some(404), message: "x".into() });
+        assert_eq!(probe_outcome(Endpoint::Chat, result(None)), Ok(Endpoint::Chat));
+        assert_eq!(probe_outcome(Endpoint::Chat, result(err(ErrorClass::StreamEnded))), Ok(Endpoint::Chat));
+        assert!(probe_outcome(Endpoint::Chat, result(err(ErrorClass::HttpStatus))).is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! The engine's entry point: validates a [`RunSpec`], builds the workload, runs one step (or one per sweep value)
+//! with the matching executor, streams [`RunEvent`]s and returns the report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::protocol::event::RunEvent;
+use app::protocol::report::{RunReport, SweepReport};
+use app::protocol::spec::{LoadSpec, RunSpec, WorkloadSpec};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::error::EngineError;
+use super::executor::{ClosedLoop, OpenLoop};
+use super::metrics::now;
+use super::pacer::ArrivalClock;
+use super::scheduler::ArrivalProcess;
+use super::step::{unix_ms, EventSink, Limits, Step, StepContext};
+use super::target::Target;
+use super::verdict::VerdictContext;
+use super::workload::Workload;
+
+/// What a run returns.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // reason: built once per run; boxing would only add noise at every use
+pub enum RunOutcome {
+    /// A run without a sweep.
+    Single(RunReport),
+    /// A sweep: one report per step.
+    Sweep(SweepReport),
+}
+
+/// Runs `spec` against `target`, sending events on `events` (never blocking; a closed channel is ignored) until
+/// done or `cancel`led. Steps stop early when their first `spec.fail_fast_after` requests all fail; a sweep stops
+/// at the first step that has a verdict (early stop or nothing succeeded) or on cancel.
+pub async fn run(
+    spec: &RunSpec,
+    target: Arc<dyn Target>,
+    events: UnboundedSender<RunEvent>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, EngineError> {
+    let errs = spec.validate();
+    if !errs.is_empty() {
+        return Err(EngineError::InvalidSpec(errs));
+    }
+    let workload = load_workload(spec).await?;
+    run_workload(spec, workload, target, events, cancel).await
+}
+
+/// Builds the prompt set of `spec` off the async threads (a dataset may be hundreds of MB).
+pub async fn load_workload(spec: &RunSpec) -> Result<Arc<Workload>, EngineError> {
+    let owned = spec.clone();
+    let workload = tokio::task::spawn_blocking(move || Workload::load(&owned))
+        .await
+        .map_err(|e| EngineError::Interrupted(e.to_string()))??;
+    Ok(Arc::new(workload))
+}
+
+/// [`run`] with the prompt set already built (by [`load_workload`]), so a caller can check a dataset before
+/// anything else.
+pub async fn run_workload(
+    spec: &RunSpec,
+    workload: Arc<Workload>,
+    target: Arc<dyn Target>,
+    events: UnboundedSender<RunEvent>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, EngineError> {
+    let errs = spec.validate();
+    if !errs.is_empty() {
+        return Err(EngineError::InvalidSpec(errs));
+    }
+    let events = EventSink::new(events);
+    let (run_start, started_at_ms) = (now(), unix_ms());
+    let dataset = !matches!(spec.workload, WorkloadSpec::Synthetic { .. });
+    let limits = Limits {
+        requests: spec
+            .requests
+            .or_else(|| (dataset && spec.duration_s.is_none()).then_some(workload.info.prompt_count)),
+        duration: spec.duration_s.and_then(|d| Duration::try_from_secs_f64(d).ok()),
+        warmup_requests: spec.warmup_requests,
+        warmup: Duration::try_from_secs_f64(spec.warmup_s).unwrap_or_default(),
+    };
+    let verdict = VerdictContext {
+        target: spec.target.clone(),
+        endpoint: spec.endpoint,
+        request_timeout_s: spec.request_timeout_s,
+    };
+    let mut reports: Vec<RunReport> = Vec::new();
+    let mut sweep_verdict = None;
+    for (i, load) in step_loads(spec).into_iter().enumerate() {
+        if i > 0 && cancel.is_cancelled() {
+            break;
+        }
+        let step = u32::try_from(i).unwrap_or(u32::MAX);
+        let ctx = StepContext {
+            step,
+            load: load.clone(),
+            target: target.clone(),
+            workload: workload.clone(),
+            events: events.clone(),
+            run_start,
+            limits,
+            slo: spec.slo,
+            fail_fast_after: spec.fail_fast_after,
+            verdict: verdict.clone(),
+        };
+        let report = match load {
+            LoadSpec::Concurrency { concurrency } => {
+                ClosedLoop { concurrency }.run(Step::new(ctx)?, cancel.clone()).await
+            }
+            LoadSpec::Rate { rate_rps, arrival } => {
+                let process = ArrivalProcess::new(rate_rps, arrival)?;
+                let open = OpenLoop { process, rate_rps, seed: spec.seed, clock: ArrivalClock::Thread };
+                open.run(Step::new(ctx)?, cancel.clone()).await?
+            }
+        };
+        events.send(RunEvent::StepFinished { step, report: Box::new(report.clone()) });
+        let end = report.stopped || report.verdict.is_some();
+        if let Some(v) = &report.verdict {
+            sweep_verdict = Some(format!("step {} ({}): {v}", i + 1, describe(&report.load)));
+        }
+        reports.push(report);
+        if end {
+            break;
+        }
+    }
+    let stopped = reports.last().is_some_and(|r| r.stopped);
+    let duration_s = now().saturating_duration_since(run_start).as_secs_f64();
+    let single = spec.sweep.is_empty();
+    let verdict = if single { reports.first().and_then(|r| r.verdict.clone()) } else { sweep_verdict };
+    events.send(RunEvent::Finished { steps: reports.len() as u32, stopped, verdict: verdict.clone(), duration_s });
+    if single {
+        if let Some(r) = reports.pop() {
+            return Ok(RunOutcome::Single(r));
+        }
+    }
+    Ok(RunOutcome::Sweep(SweepReport {
+        started_at_ms,
+        best_step: SweepReport::pick_best(&reports),
+        steps: reports,
+        stopped,
+        verdict,
+        preflight: None,
+    }))
+}
+
+/// The load of each step: `spec.load`, or one per sweep value replacing its concurrency or rate.
+pub fn step_loads(spec: &RunSpec) -> Vec<LoadSpec> {
+    if spec.sweep.is_empty() {
+        return vec![spec.load.clone()];
+    }
+    spec.sweep
+        .iter()
+        .map(|&v| match &spec.load {
+            LoadSpec::Concurrency { .. } => LoadSpec::Concurrency { concurrency: v as u32 },
+            LoadSpec::Rate { arrival, .. } => LoadSpec::Rate { rate_rps: v, arrival: *arrival },
+        })
+        .collect()
+}
+
+/// `concurrency 8` / `rate 2.5/s`.
+pub fn describe(load: &LoadSpec) -> String {
+    match load {
+        LoadSpec::Concurrency { concurrency } => format!("concurrency {concurrency}"),
+        LoadSpec::Rate { rate_rps, .. } => format!("rate {rate_rps}/s"),
+    }
+}
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

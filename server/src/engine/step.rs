@@ -1,0 +1,382 @@
+//! One step of a run (the whole run when there is no sweep), as both executors share it: which request goes
+//! next and whether it is warmup, the limits, the per-request bookkeeping (metrics, windows, events, early stop)
+//! and the step's final [`RunReport`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use app::protocol::event::{RequestRecord, RunEvent};
+use app::protocol::record::{ErrorClass, RequestError};
+use app::protocol::report::{ErrorSample, RunReport};
+use app::protocol::spec::{LoadSpec, Slo};
+use futures::FutureExt;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::error::EngineError;
+use super::metrics::{micros, now, per_s, Accumulator, Measured};
+use super::target::{RequestResult, Target};
+use super::verdict::{FailureTally, VerdictContext};
+use super::window::WindowAccumulator;
+use super::workload::Workload;
+
+/// Error samples kept per class.
+const SAMPLES_PER_CLASS: u64 = 3;
+/// Scheduler lag (p99) above which an open loop is flagged client-bound, ms.
+const CLIENT_BOUND_LAG_MS: f64 = 10.0;
+/// Scheduler lag (p99) above this fraction of the mean arrival gap also flags an open loop client-bound.
+const CLIENT_BOUND_GAP_FRACTION: f64 = 0.05;
+
+/// Sends events without ever blocking or failing: once the receiver is gone the engine keeps measuring.
+#[derive(Debug, Clone)]
+pub struct EventSink(UnboundedSender<RunEvent>);
+
+impl EventSink {
+    /// Wraps the channel.
+    pub fn new(tx: UnboundedSender<RunEvent>) -> Self {
+        EventSink(tx)
+    }
+
+    /// Sends `ev` when someone listens.
+    pub fn send(&self, ev: RunEvent) {
+        let _ = self.0.send(ev);
+    }
+
+    /// True while a receiver exists (lets callers skip building events nobody reads).
+    pub fn listening(&self) -> bool {
+        !self.0.is_closed()
+    }
+}
+
+/// When a step stops sending.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Limits {
+    /// Measured requests to send.
+    pub requests: Option<u64>,
+    /// Sending stops this long after the first measured request started.
+    pub duration: Option<Duration>,
+    /// The first this-many requests are warmup.
+    pub warmup_requests: u64,
+    /// Requests starting this soon after the step started are warmup.
+    pub warmup: Duration,
+}
+
+/// What a step needs from the run.
+#[derive(Clone)]
+pub struct StepContext {
+    /// Step index.
+    pub step: u32,
+    /// The step's load.
+    pub load: LoadSpec,
+    /// The server under test.
+    pub target: Arc<dyn Target>,
+    /// The prompts.
+    pub workload: Arc<Workload>,
+    /// Where events go.
+    pub events: EventSink,
+    /// Zero of every `t_*_ms`.
+    pub run_start: Instant,
+    /// When to stop sending.
+    pub limits: Limits,
+    /// Objectives.
+    pub slo: Slo,
+    /// Stop when the first this-many requests all fail (0 = never).
+    pub fail_fast_after: u32,
+    /// For phrasing verdicts.
+    pub verdict: VerdictContext,
+}
+
+/// A request about to be sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    /// Request index in the step.
+    pub index: u64,
+    /// Left out of the metrics.
+    pub warmup: bool,
+    /// Open loop: when it is due (the clock of its latencies starts there).
+    pub scheduled: Option<Instant>,
+}
+
+/// A request task's answer.
+#[derive(Debug)]
+pub struct Done {
+    ticket: Ticket,
+    result: RequestResult,
+    input_estimate: u32,
+}
+
+/// The state of a running step.
+pub struct Step {
+    ctx: StepContext,
+    start: Instant,
+    started_at_ms: u64,
+    dispatched: u64,
+    measured: u64,
+    measure_start: Option<Instant>,
+    last_done: Option<Instant>,
+    in_flight: u64,
+    warmup_seen: u64,
+    acc: Accumulator,
+    window: WindowAccumulator,
+    errors: BTreeMap<ErrorClass, u64>,
+    samples: Vec<ErrorSample>,
+    first: FailureTally,
+    first_ok: bool,
+    all: FailureTally,
+    ok_total: u64,
+    early_stop: Option<String>,
+}
+
+impl Step {
+    /// Starts step `ctx.step` now and announces it.
+    pub fn new(ctx: StepContext) -> Result<Self, EngineError> {
+        let start = now();
+        ctx.events.send(RunEvent::StepStarted { step: ctx.step, load: ctx.load.clone() });
+        Ok(Step {
+            acc: Accumulator::new(ctx.slo)?,
+            window: WindowAccumulator::new(ctx.step, ctx.run_start, start)?,
+            ctx,
+            start,
+            started_at_ms: unix_ms(),
+            dispatched: 0,
+            measured: 0,
+            measure_start: None,
+            last_done: None,
+            in_flight: 0,
+            warmup_seen: 0,
+            errors: BTreeMap::new(),
+            samples: Vec::new(),
+            first: FailureTally::default(),
+            first_ok: false,
+            all: FailureTally::default(),
+            ok_total: 0,
+            early_stop: None,
+        })
+    }
+
+    /// When the step started.
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// Requests in flight.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// True once the first requests all failed: stop sending and finish.
+    pub fn early_stopped(&self) -> bool {
+        self.early_stop.is_some()
+    }
+
+    /// The next request if the limits allow one starting at `at` (its scheduled time when `scheduled`).
+    pub fn next_ticket(&mut self, at: Instant, scheduled: bool) -> Option<Ticket> {
+        if self.early_stop.is_some() {
+            return None;
+        }
+        let lim = self.ctx.limits;
+        let index = self.dispatched;
+        let warmup = index < lim.warmup_requests || at < self.start + lim.warmup;
+        if !warmup {
+            if lim.requests.is_some_and(|r| self.measured >= r) {
+                return None;
+            }
+            let first = *self.measure_start.get_or_insert(at);
+            if lim.duration.is_some_and(|d| at >= first + d) {
+                return None;
+            }
+            self.measured += 1;
+        }
+        self.dispatched += 1;
+        Some(Ticket { index, warmup, scheduled: scheduled.then_some(at) })
+    }
+
+    /// The task that sends `t` (counted in flight from now); it never panics.
+    pub fn task(&mut self, t: Ticket) -> impl Future<Output = Done> + Send + 'static {
+        self.in_flight += 1;
+        let (target, workload) = (self.ctx.target.clone(), self.ctx.workload.clone());
+        async move {
+            let prompt = workload.prompt(t.index);
+            let result = match AssertUnwindSafe(target.execute(prompt)).catch_unwind().await {
+                Ok(r) => r,
+                Err(_) => panicked(&t),
+            };
+            Done { ticket: t, result, input_estimate: prompt.input_tokens }
+        }
+    }
+
+    /// A task vanished without an answer (it cannot panic, so only on shutdown).
+    pub fn lost(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// Accounts for one finished request.
+    pub fn finish(&mut self, d: Done) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let Done { ticket, result, input_estimate } = d;
+        let start = ticket.scheduled.unwrap_or(result.sent_at);
+        let lag_us = ticket.scheduled.map(|s| micros(result.sent_at.saturating_duration_since(s)));
+        let m = Measured::new(&result, start, lag_us, input_estimate);
+        self.window.record(&m);
+        if ticket.warmup {
+            self.warmup_seen += 1;
+        } else {
+            self.acc.record(&m);
+            self.last_done = Some(self.last_done.map_or(result.done_at, |t| t.max(result.done_at)));
+            if let Some(e) = &m.error {
+                let n = self.errors.entry(e.class).or_default();
+                *n += 1;
+                if *n <= SAMPLES_PER_CLASS {
+                    self.samples.push(ErrorSample { class: e.class, status: e.status, message: e.message.clone() });
+                }
+            }
+        }
+        match &m.error {
+            None => self.ok_total += 1,
+            Some(e) => self.all.add(e),
+        }
+        self.check_fail_fast(m.error.as_ref());
+        if self.ctx.events.listening() {
+            self.ctx.events.send(RunEvent::Request(self.record(&m, &ticket)));
+        }
+    }
+
+    fn check_fail_fast(&mut self, error: Option<&RequestError>) {
+        let n = u64::from(self.ctx.fail_fast_after);
+        if n == 0 || self.first_ok || self.first.total >= n {
+            return;
+        }
+        match error {
+            None => self.first_ok = true,
+            Some(e) => {
+                self.first.add(e);
+                if self.first.total == n {
+                    let why = self.first.explain(&self.ctx.verdict);
+                    self.early_stop = Some(format!("stopped after the first {n} requests all failed — {why}"));
+                }
+            }
+        }
+    }
+
+    fn record(&self, m: &Measured<'_>, t: &Ticket) -> RequestRecord {
+        let ms = |us: u64| us as f64 / 1000.0;
+        RequestRecord {
+            step: self.ctx.step,
+            index: t.index,
+            t_send_ms: m.start.saturating_duration_since(self.ctx.run_start).as_secs_f64() * 1000.0,
+            scheduler_lag_ms: m.lag_us.map_or(0.0, ms),
+            ttft_ms: m.ttft_us.map(ms),
+            e2e_ms: m.e2e_us.map(ms),
+            tpot_ms: m.tpot_us.map(ms),
+            output_tokens: m.result.output_tokens,
+            input_tokens: m.input_tokens,
+            token_source: m.result.token_source,
+            warmup: t.warmup,
+            error: m.error.clone(),
+        }
+    }
+
+    /// Closes the current 1 s window at `at` and emits it.
+    pub fn tick(&mut self, at: Instant) {
+        let w = self.window.close(at, self.in_flight);
+        self.ctx.events.send(RunEvent::Window(w));
+    }
+
+    /// The step's report. `stopped`: cancelled; `mean_gap_ms`: the open loop's mean arrival gap.
+    pub fn into_report(mut self, stopped: bool, mean_gap_ms: Option<f64>) -> RunReport {
+        let end = now();
+        if !self.window.is_empty() {
+            self.tick(end);
+        }
+        let window_end = if stopped || self.early_stop.is_some() { Some(end) } else { self.last_done };
+        let duration_s = match (self.measure_start, window_end) {
+            (Some(a), Some(b)) => b.saturating_duration_since(a).as_secs_f64(),
+            _ => 0.0,
+        };
+        let acc = &self.acc;
+        let (client_bound_reason, verdict) = (self.client_bound(mean_gap_ms), self.verdict());
+        RunReport {
+            started_at_ms: self.started_at_ms,
+            load: self.ctx.load.clone(),
+            requests_completed: acc.completed,
+            requests_failed: acc.failed,
+            warmup_requests_excluded: self.warmup_seen,
+            duration_s,
+            output_tokens_per_s: per_s(acc.output_tokens, duration_s),
+            total_tokens_per_s: per_s(acc.output_tokens + acc.input_tokens, duration_s),
+            requests_per_s: per_s(acc.completed, duration_s),
+            goodput_rps: acc.goodput_rps(duration_s),
+            input_tokens: acc.input_tokens,
+            output_tokens: acc.output_tokens,
+            ttft_ms: acc.ttft.stats(),
+            tpot_ms: acc.tpot.stats(),
+            itl_ms: acc.itl.stats(),
+            itl_chunk_ms: acc.itl_chunk.stats(),
+            e2e_ms: acc.e2e.stats(),
+            scheduler_lag_ms: acc.lag.stats(),
+            slo: self.ctx.slo,
+            slo_met: acc.slo_met(),
+            errors: std::mem::take(&mut self.errors),
+            error_samples: std::mem::take(&mut self.samples),
+            token_source_usage: acc.token_source_usage,
+            token_source_chunks: acc.token_source_chunks,
+            client_bound: client_bound_reason.is_some(),
+            client_bound_reason,
+            verdict,
+            stopped,
+            workload: self.ctx.workload.info.clone(),
+            preflight: None,
+        }
+    }
+
+    /// The early stop, or why nothing succeeded.
+    fn verdict(&self) -> Option<String> {
+        if let Some(v) = &self.early_stop {
+            return Some(v.clone());
+        }
+        (self.ok_total == 0 && self.all.total > 0).then(|| self.all.explain(&self.ctx.verdict))
+    }
+
+    /// The client-bound rule: the open loop's p99 scheduler lag exceeds 10 ms, or 5 % of the mean gap between
+    /// arrivals. Either way requests left later than planned, so the load the server saw was not the load asked.
+    fn client_bound(&self, mean_gap_ms: Option<f64>) -> Option<String> {
+        let gap = mean_gap_ms?;
+        let p99 = self.acc.lag.quantile_ms(0.99)?;
+        let over = if p99 > CLIENT_BOUND_LAG_MS {
+            format!("> {CLIENT_BOUND_LAG_MS} ms")
+        } else if p99 > CLIENT_BOUND_GAP_FRACTION * gap {
+            format!("> 5 % of the mean arrival gap of {gap:.3} ms")
+        } else {
+            return None;
+        };
+        Some(format!(
+            "p99 scheduler lag {p99:.3} ms {over}: the client fell behind its schedule; give it more CPU or lower \
+             --rate"
+        ))
+    }
+}
+
+fn panicked(t: &Ticket) -> RequestResult {
+    let at = t.scheduled.unwrap_or_else(now);
+    RequestResult {
+        index: t.index,
+        sent_at: at,
+        chunks: Vec::new(),
+        done_at: now(),
+        output_tokens: 0,
+        token_source: app::protocol::record::TokenSource::Chunks,
+        prompt_tokens: None,
+        error: Some(RequestError {
+            class: ErrorClass::Other,
+            status: None,
+            message: "the request task panicked".into(),
+        }),
+    }
+}
+
+/// Now on the wall clock, ms since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,170 @@
+//! Turning a wall of failed requests into one sentence a user can act on ("every request got HTTP 404 from
+//! /v1/chat/completions: … try --endpoint completions").
+
+use std::collections::BTreeMap;
+
+use app::protocol::record::{ErrorClass, RequestError};
+use app::protocol::spec::Endpoint;
+
+/// What a verdict needs to know about the run besides its failures.
+#[derive(Debug, Clone)]
+pub struct VerdictContext {
+    /// The target's base URL.
+    pub target: String,
+    /// The endpoint requests went to (resolved by preflight; `Auto` when unknown).
+    pub endpoint: Endpoint,
+    /// The per-request timeout, seconds.
+    pub request_timeout_s: f64,
+}
+
+/// Failures counted by class and HTTP status, with the first message of each.
+#[derive(Debug, Clone, Default)]
+pub struct FailureTally {
+    /// Failures counted.
+    pub total: u64,
+    kinds: BTreeMap<(ErrorClass, Option<u16>), (u64, String)>,
+}
+
+impl FailureTally {
+    /// Counts one failure.
+    pub fn add(&mut self, e: &RequestError) {
+        self.total += 1;
+        self.kinds.entry((e.class, e.status)).or_insert_with(|| (0, e.message.clone())).0 += 1;
+    }
+
+    /// One sentence: what every failure had in common and what to try, or the mix of failures when they differ.
+    pub fn explain(&self, ctx: &VerdictContext) -> String {
+        let path = match ctx.endpoint {
+            Endpoint::Chat => "/v1/chat/completions",
+            Endpoint::Completions => "/v1/completions",
+            Endpoint::Auto => "the endpoint",
+        };
+        let mut iter = self.kinds.iter();
+        let (Some(((class, status), (_, message))), None) = (iter.next(), iter.next()) else {
+            return self.mixed();
+        };
+        let message = short(message);
+        match (class, status) {
+            (ErrorClass::HttpStatus, Some(404)) => match ctx.endpoint {
+                Endpoint::Chat => format!(
+                    "every request got HTTP 404 from {path}: this server may only serve completions \
+                     — try --endpoint completions (or check --model: {message})"
+                ),
+                Endpoint::Completions => format!(
+                    "every request got HTTP 404 from {path}: this server may only serve chat \
+                     — try --endpoint chat (or check --model: {message})"
+                ),
+                Endpoint::Auto => {
+                    format!("every request got HTTP 404: check the URL, --endpoint and --model ({message})")
+                }
+            },
+            (ErrorClass::HttpStatus, Some(s @ (401 | 403))) => format!(
+                "every request got HTTP {s} from {path}: the server wants an API key — pass --api-key or set \
+                 OPENAI_API_KEY ({message})"
+            ),
+            (ErrorClass::HttpStatus, Some(s @ (400 | 422))) => format!(
+                "every request got HTTP {s} from {path}: the server rejected the request body — check --model, \
+                 --backend and the prompt lengths against the model's context ({message})"
+            ),
+            (ErrorClass::HttpStatus, Some(s)) => {
+                format!("every request got HTTP {s} from {path}: see the server's log ({message})")
+            }
+            (ErrorClass::Connect, _) => {
+                format!("the target refused every connection: is the server running at {}? ({message})", ctx.target)
+            }
+            (ErrorClass::Timeout, _) => format!(
+                "every request timed out after {} s: raise --request-timeout, lower the load or shorten \
+                 --output-tokens",
+                ctx.request_timeout_s
+            ),
+            (ErrorClass::Parse, _) => format!(
+                "no answer from {path} could be parsed: is {} an OpenAI-compatible server? try --no-stream or \
+                 another --endpoint ({message})",
+                ctx.target
+            ),
+            (ErrorClass::StreamEnded, _) => format!(
+                "every stream from {path} ended without a complete answer: try --no-stream, or check the \
+                 server's log ({message})"
+            ),
+            _ => format!("every request failed ({}): {message}", class_name(*class)),
+        }
+    }
+
+    fn mixed(&self) -> String {
+        let parts: Vec<String> = self
+            .kinds
+            .iter()
+            .map(|((class, status), (n, _))| match status {
+                Some(s) => format!("{n} × HTTP {s}"),
+                None => format!("{n} × {}", class_name(*class)),
+            })
+            .collect();
+        let first = self.kinds.values().next().map(|(_, m)| short(m)).unwrap_or_default();
+        format!("every request failed ({}); first error: {first}", parts.join(", "))
+    }
+}
+
+/// The class as it appears in JSON (`http_status`…).
+pub fn class_name(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Connect => "connect",
+        ErrorClass::Timeout => "timeout",
+        ErrorClass::HttpStatus => "http_status",
+        ErrorClass::Parse => "parse",
+        ErrorClass::StreamEnded => "stream_ended",
+        ErrorClass::Other => "other",
+    }
+}
+
+/// The first line of `m`, at most 160 characters.
+fn short(m: &str) -> String {
+    let line = m.lines().next().unwrap_or_default().trim();
+    match line.char_indices().nth(160) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(endpoint: Endpoint) -> VerdictContext {
+        VerdictContext { target: "http://127.0.0.1:9".into(), endpoint, request_timeout_s: 30.0 }
+    }
+
+    fn tally(errs: &[(ErrorClass, Option<u16>)]) -> FailureTally {
+        let mut t = FailureTally::default();
+        for &(class, status) in errs {
+            t.add(&RequestError { class, status, message: "body\nmore".into() });
+        }
+        t
+    }
+
+    #[test]
+    fn a_404_on_chat_suggests_completions() {
+        let v = tally(&[(ErrorClass::HttpStatus, Some(404)); 3]).explain(&ctx(Endpoint::Chat));
+        assert!(v.starts_with("every request got HTTP 404 from /v1/chat/completions"), "{v}");
+        assert!(v.contains("try --endpoint completions"), "{v}");
+        assert!(!v.contains("more"), "{v}");
+        let v = tally(&[(ErrorClass::HttpStatus, Some(404))]).explain(&ctx(Endpoint::Completions));
+        assert!(v.contains("try --endpoint chat"), "{v}");
+    }
+
+    #[test]
+    fn refused_connections_and_timeouts() {
+        let v = tally(&[(ErrorClass::Connect, None); 2]).explain(&ctx(Endpoint::Chat));
+        assert!(v.contains("refused every connection") && v.contains("http://127.0.0.1:9"), "{v}");
+        let v = tally(&[(ErrorClass::Timeout, None)]).explain(&ctx(Endpoint::Chat));
+        assert!(v.contains("--request-timeout") && v.contains("30 s"), "{v}");
+        let v = tally(&[(ErrorClass::HttpStatus, Some(401))]).explain(&ctx(Endpoint::Chat));
+        assert!(v.contains("--api-key"), "{v}");
+    }
+
+    #[test]
+    fn mixed_failures_are_listed() {
+        let v = tally(&[(ErrorClass::HttpStatus, Some(500)), (ErrorClass::Timeout, None), (ErrorClass::Timeout, None)])
+            .explain(&ctx(Endpoint::Chat));
+        assert_eq!(v, "every request failed (2 × timeout, 1 × HTTP 500); first error: body");
+    }
+}

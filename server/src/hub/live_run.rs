@@ -1,0 +1,145 @@
+//! One run's live state, updated from the engine's events and read by viewers.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use app::protocol::event::{RunEvent, WindowStats};
+use app::protocol::live_run::{Progress, RunResult, RunStatus, RunView, RunWsFrame};
+use app::protocol::report::ErrorSample;
+
+/// First failures kept per error class, with their bodies, for the error panel.
+const SAMPLES_PER_CLASS: usize = 3;
+
+/// A run the hub is running (or has just finished).
+pub struct LiveRun {
+    state: Mutex<State>,
+    started: Instant,
+    /// Frames to every viewer.
+    pub frames: broadcast::Sender<Arc<RunWsFrame>>,
+    /// Cancels the run (Stop).
+    pub cancel: CancellationToken,
+}
+
+struct State {
+    view: RunView,
+    windows: Vec<WindowStats>,
+}
+
+impl LiveRun {
+    /// A new run in preflight.
+    pub fn new(view: RunView) -> Arc<Self> {
+        let (frames, _) = broadcast::channel(256);
+        Arc::new(LiveRun {
+            state: Mutex::new(State { view, windows: Vec::new() }),
+            started: Instant::now(),
+            frames,
+            cancel: CancellationToken::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn send(&self, frame: RunWsFrame) {
+        // No viewers is fine: the run goes on.
+        let _ = self.frames.send(Arc::new(frame));
+    }
+
+    /// The run as it is now.
+    pub fn view(&self) -> RunView {
+        self.lock().view.clone()
+    }
+
+    /// The run and its windows so far (what a late viewer gets first).
+    pub fn snapshot(&self) -> (RunView, Vec<WindowStats>) {
+        let s = self.lock();
+        (s.view.clone(), s.windows.clone())
+    }
+
+    /// Id of the run.
+    pub fn id(&self) -> String {
+        self.lock().view.id.clone()
+    }
+
+    /// Applies one engine event and forwards what viewers need.
+    pub fn apply(&self, event: RunEvent) {
+        let mut s = self.lock();
+        match event {
+            RunEvent::Preflight { state } => {
+                s.view.preflight_states.push(state.clone());
+                drop(s);
+                self.send(RunWsFrame::Preflight { state });
+            }
+            RunEvent::StepStarted { step, .. } => {
+                s.view.progress.step = step;
+            }
+            RunEvent::Request(r) => {
+                s.view.progress.done += 1;
+                if let Some(err) = &r.error {
+                    s.view.progress.failed += 1;
+                    let seen = s.view.error_samples.iter().filter(|e| e.class == err.class).count();
+                    if seen < SAMPLES_PER_CLASS {
+                        let sample = ErrorSample { class: err.class, status: err.status, message: err.message.clone() };
+                        s.view.error_samples.push(sample.clone());
+                        drop(s);
+                        self.send(RunWsFrame::Error(sample));
+                    }
+                } else {
+                    s.view.progress.output_tokens += u64::from(r.output_tokens);
+                }
+            }
+            RunEvent::Window(w) => {
+                s.view.progress.in_flight = w.in_flight;
+                s.windows.push(w.clone());
+                drop(s);
+                self.send(RunWsFrame::Window(w));
+            }
+            RunEvent::StepFinished { .. } | RunEvent::Finished { .. } => {}
+        }
+    }
+
+    /// Marks load as started now (after preflight).
+    pub fn set_running(&self, started_unix_ms: u64) {
+        let mut s = self.lock();
+        s.view.status = RunStatus::Running;
+        s.view.started_unix_ms = started_unix_ms;
+    }
+
+    /// Seconds since the run object was created.
+    pub fn age_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Refreshes elapsed/ETA and sends a progress frame; returns the progress.
+    pub fn tick(&self, load_started: Option<Instant>) -> Progress {
+        let mut s = self.lock();
+        let p = &mut s.view.progress;
+        if let Some(t0) = load_started {
+            p.elapsed_s = t0.elapsed().as_secs_f64();
+        }
+        p.eta_s = p.fraction().filter(|f| *f > 0.01).map(|f| (p.elapsed_s / f - p.elapsed_s).max(0.0));
+        let (status, progress) = (s.view.status, s.view.progress);
+        drop(s);
+        self.send(RunWsFrame::Progress { status, progress });
+        progress
+    }
+
+    /// Ends the run with its status, verdict and result, and tells every viewer.
+    pub fn finish(&self, status: RunStatus, verdict: Option<String>, result: Option<RunResult>) -> RunView {
+        let mut s = self.lock();
+        s.view.status = status;
+        s.view.verdict = verdict;
+        s.view.result = result;
+        s.view.progress.in_flight = 0;
+        s.view.progress.eta_s = Some(0.0);
+        let view = s.view.clone();
+        drop(s);
+        self.send(RunWsFrame::Finished { run: Box::new(view.clone()) });
+        view
+    }
+}

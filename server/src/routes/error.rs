@@ -1,0 +1,94 @@
+//! The HTTP layer's one error type: validation → 4xx with per-field messages, internal → 500 with details logged
+//! but not shown. Every body is an [`ApiErrorBody`].
+
+use axum::{
+    extract::{rejection::JsonRejection, FromRequest, Request},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::de::DeserializeOwned;
+
+use app::protocol::{api::ApiErrorBody, spec::FieldError};
+
+/// What an API handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 422: the body parsed but its values are wrong.
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldError>),
+    /// 400/413/415: the body is not JSON of the expected shape (the message says where).
+    #[error("{message}")]
+    BadBody {
+        /// Status to answer with.
+        status: StatusCode,
+        /// What is wrong.
+        message: String,
+    },
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 500: logged, not shown.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, fields) = match self {
+            ApiError::Invalid(fields) => {
+                let summary = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                (StatusCode::UNPROCESSABLE_ENTITY, format!("invalid run spec: {summary}"), fields)
+            }
+            ApiError::BadBody { status, message } => (status, message, Vec::new()),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m, Vec::new()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, m, Vec::new()),
+            ApiError::Internal(e) => {
+                tracing::error!("internal error: {e:#}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error (details are in the server log)".into(), Vec::new())
+            }
+        };
+        (status, Json(ApiErrorBody { error, fields })).into_response()
+    }
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s with a message that says what to fix.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(rejection_error(rejection)),
+        }
+    }
+}
+
+fn rejection_error(r: JsonRejection) -> ApiError {
+    let status = r.status();
+    let message = match &r {
+        JsonRejection::MissingJsonContentType(_) => {
+            "send the body as JSON with `Content-Type: application/json`".into()
+        }
+        JsonRejection::JsonSyntaxError(e) => format!("the body is not valid JSON: {}", source_text(e)),
+        JsonRejection::JsonDataError(e) => format!("the body does not match the expected fields: {}", source_text(e)),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => "the body is too large (the limit is 1 MiB)".into(),
+        _ => r.body_text(),
+    };
+    ApiError::BadBody { status, message }
+}
+
+fn source_text(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s = c.to_string();
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,12 @@
+//! `GET /api/gpu`: the telemetry status and the latest sample per GPU, as JSON.
+
+use axum::{extract::State, Json};
+
+use app::protocol::gpu::GpuSnapshot;
+
+use crate::{state::AppState, telemetry::unix_ms};
+
+/// Always `200` with a [`GpuSnapshot`]; `status` says `available`, `simulated` or `unavailable` (with `reason`).
+pub async fn gpu_snapshot(State(state): State<AppState>) -> Json<GpuSnapshot> {
+    Json(GpuSnapshot { status: state.telemetry.status(), server_time_ms: unix_ms(), samples: state.telemetry.latest() })
+}

@@ -1,0 +1,150 @@
+//! The runs API: start, stop, read, list, and preflight a target from the form.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+
+use app::protocol::api::RunCreated;
+use app::protocol::live_run::RunView;
+use app::protocol::spec::{Backend, Endpoint, FieldError, LoadSpec, RunSpec, TokenRange, WorkloadSpec};
+
+use super::error::{ApiError, ApiJson};
+use crate::engine::preflight;
+use crate::hub::StartError;
+use crate::state::AppState;
+
+/// `POST /api/runs`: validates the spec and starts it; `201` with the run's id and page.
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(spec): ApiJson<RunSpec>,
+) -> Result<(StatusCode, Json<RunCreated>), ApiError> {
+    match state.runs.start(spec) {
+        Ok(run) => {
+            let id = run.id();
+            Ok((StatusCode::CREATED, Json(RunCreated { url: format!("runs/{id}"), id })))
+        }
+        Err(StartError::Invalid(fields)) => Err(ApiError::Invalid(fields)),
+        Err(e @ StartError::Busy(_)) => Err(ApiError::Conflict(e.to_string())),
+    }
+}
+
+/// `GET /api/runs/{id}`: the run, live or archived.
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RunView>, ApiError> {
+    find(&state, &id).await.map(Json)
+}
+
+/// A run from memory (live or recent) or the archive.
+pub async fn find(state: &AppState, id: &str) -> Result<RunView, ApiError> {
+    if let Some(run) = state.runs.get(id) {
+        return Ok(run.view());
+    }
+    let not_found = || ApiError::NotFound(format!("no run has the id {id:?}"));
+    if !crate::hub::looks_like_id(id) {
+        return Err(not_found());
+    }
+    state.store.load_run(id).await.map_err(|e| ApiError::Internal(e.into()))?.ok_or_else(not_found)
+}
+
+/// `GET /api/runs`: archived runs, newest first.
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<RunView>>, ApiError> {
+    state.store.list_runs(200).await.map(Json).map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Answer of the stop request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StopAnswer {
+    /// True when the run was live and is now stopping.
+    pub stopping: bool,
+}
+
+/// `POST /api/runs/{id}/stop`: `202` while the run winds down (completed requests are kept).
+pub async fn stop(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<StopAnswer>), ApiError> {
+    if state.runs.stop(&id) {
+        return Ok((StatusCode::ACCEPTED, Json(StopAnswer { stopping: true })));
+    }
+    match state.runs.get(&id) {
+        Some(_) => Err(ApiError::Conflict(format!("run {id} has already ended"))),
+        None => Err(ApiError::NotFound(format!("no live run has the id {id:?}"))),
+    }
+}
+
+/// Body of `POST /api/preflight`: the target fields of the New run form.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PreflightRequest {
+    /// Base URL of the server.
+    pub target: String,
+    /// Model, when the user gave one.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Endpoint to check (`auto` tries both).
+    #[serde(default)]
+    pub endpoint: Endpoint,
+    /// Backend preset.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Bearer token for the target.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Seconds to wait for readiness (default 5, at most 600).
+    #[serde(default)]
+    pub ready_timeout_s: Option<f64>,
+}
+
+/// `POST /api/preflight`: is the target ready, which models and endpoints work, does it report usage.
+pub async fn check(ApiJson(req): ApiJson<PreflightRequest>) -> Result<Json<serde_json::Value>, ApiError> {
+    let ready_timeout_s = req.ready_timeout_s.unwrap_or(5.0);
+    if !(ready_timeout_s > 0.0 && ready_timeout_s <= 600.0) {
+        return Err(ApiError::Invalid(vec![FieldError {
+            field: "ready_timeout_s".into(),
+            message: "must be between 0 and 600 seconds".into(),
+        }]));
+    }
+    let spec = RunSpec {
+        name: String::new(),
+        target: req.target,
+        model: req.model.filter(|m| !m.trim().is_empty()),
+        endpoint: req.endpoint,
+        backend: req.backend,
+        api_key: req.api_key.filter(|k| !k.is_empty()),
+        stream: true,
+        load: LoadSpec::Concurrency { concurrency: 1 },
+        sweep: Vec::new(),
+        requests: Some(1),
+        duration_s: None,
+        warmup_requests: 0,
+        warmup_s: 0.0,
+        workload: WorkloadSpec::Synthetic { input_tokens: TokenRange::fixed(16), output_tokens: TokenRange::fixed(16) },
+        seed: 0,
+        slo: Default::default(),
+        request_timeout_s: 30.0,
+        ready_timeout_s,
+        fail_fast_after: 0,
+    };
+    let target_errors: Vec<FieldError> = spec.validate().into_iter().filter(|e| e.field == "target").collect();
+    if !target_errors.is_empty() {
+        return Err(ApiError::Invalid(target_errors));
+    }
+    let mut ignore = |_: &str| {};
+    match preflight::preflight(&spec, &mut ignore).await {
+        Ok(report) => Ok(Json(serde_json::to_value(report).map_err(|e| ApiError::Internal(e.into()))?)),
+        Err(e) => Err(ApiError::Invalid(vec![FieldError { field: "target".into(), message: e.to_string() }])),
+    }
+}
+
+/// What the New run form needs to offer the demo.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DemoInfo {
+    /// URL of the built-in mock target, when this server runs one.
+    pub target: Option<String>,
+}
+
+/// `GET /api/demo`.
+pub async fn demo(State(state): State<AppState>) -> Json<DemoInfo> {
+    Json(DemoInfo { target: state.runs.demo_target().map(str::to_owned) })
+}

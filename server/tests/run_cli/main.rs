@@ -1,0 +1,236 @@
+//! `tokenscope run` end to end: the real binary, bad options (exit 2, the flag named), and runs against the real
+//! `tokenscope mock` started as a child process on a free port.
+
+// Helpers outside `#[test]` functions set the tests up; a panic there is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn tokenscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenscope")).args(args).output().expect("tokenscope runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A `tokenscope mock` child on a free port; killed on drop.
+struct Mock {
+    child: Child,
+    url: String,
+}
+
+impl Mock {
+    fn start(args: &[&str]) -> Mock {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tokenscope"))
+            .args(["mock", "--port", "0", "--ttft-ms", "5", "--itl-ms", "1"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("mock starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("the mock prints its URL").unwrap();
+            if let Some(at) = line.find("http://") {
+                break line[at..].split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining the mock's stderr so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Mock { child, url }
+    }
+
+    fn run(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["run", "--target", &self.url, "--ready-timeout", "20s", "--request-timeout", "60s"];
+        args.extend_from_slice(extra);
+        tokenscope(&args)
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn bad_options_name_the_flag_and_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--concurrency", "0"], "--concurrency"),
+        (&["--concurrency", "-3"], "--concurrency"),
+        (&["--rate", "-1"], "--rate"),
+        (&["--rate", "0"], "--rate"),
+        (&["--concurrency", "2", "--rate", "3"], "--rate"),
+        (&["--concurrency", "2", "--requests", "0"], "--requests"),
+        (&["--concurrency", "2", "--duration", "0s"], "--duration"),
+        (&["--concurrency", "2", "--input-tokens", "9..3"], "--input-tokens"),
+        (&["--concurrency", "2", "--dataset", "/no/such/prompts.jsonl"], "--dataset"),
+        (&["--concurrency", "2", "--slo", "latency=3"], "--slo"),
+        (&["--concurrency", "2", "--sweep", "1,0.5"], "--sweep"),
+        (&[], "--concurrency"),
+    ];
+    for (extra, flag) in cases {
+        let mut args = vec!["run", "--target", "http://127.0.0.1:9"];
+        args.extend_from_slice(extra);
+        let out = tokenscope(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(flag), "{extra:?} should name {flag}: {err}");
+    }
+    let out = tokenscope(&["run", "--target", "localhost:8000", "--concurrency", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--target: must start with http://"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_bad_dataset_line_is_named_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prompts.jsonl");
+    std::fs::write(&path, "{\"prompt\": \"hi\"}\n{\"prompt\": 3}\n").unwrap();
+    let out = tokenscope(&[
+        "run",
+        "--target",
+        "http://127.0.0.1:9",
+        "--concurrency",
+        "1",
+        "--dataset",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("prompts.jsonl:2:"), "{}", stderr(&out));
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let out = tokenscope(&["run", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for want in ["--concurrency", "--rate", "--sweep", "Examples:", "Exit status"] {
+        assert!(help.contains(want), "missing {want}: {help}");
+    }
+}
+
+#[test]
+fn a_run_against_the_mock_writes_a_json_report() {
+    let mock = Mock::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let out = mock.run(&[
+        "--backend",
+        "mock",
+        "--concurrency",
+        "4",
+        "--requests",
+        "24",
+        "--warmup",
+        "4",
+        "--input-tokens",
+        "16",
+        "--output-tokens",
+        "8",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("TTFT") && table.contains("output tokens/s"), "{table}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for key in [
+        "requests_completed",
+        "requests_failed",
+        "duration_s",
+        "output_tokens_per_s",
+        "requests_per_s",
+        "ttft_ms",
+        "tpot_ms",
+        "itl_ms",
+        "e2e_ms",
+        "itl_chunk_ms",
+        "errors",
+        "workload",
+        "preflight",
+        "client_bound",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}: {report}");
+    }
+    assert_eq!(report["requests_completed"], 24);
+    assert_eq!(report["warmup_requests_excluded"], 4);
+    assert_eq!(report["output_tokens"], 24 * 8);
+    for stat in ["count", "mean", "p50", "p90", "p95", "p99", "min", "max"] {
+        assert!(report["ttft_ms"][stat].is_number(), "ttft_ms.{stat}: {report}");
+    }
+    assert_eq!(report["token_source_usage"], 24);
+    assert_eq!(report["workload"]["prompt_set_sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn a_sweep_against_the_mock_marks_a_best_step() {
+    let mock = Mock::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sweep.json");
+    let out = mock.run(&[
+        "--rate",
+        "50",
+        "--arrival",
+        "constant",
+        "--sweep",
+        "20,40",
+        "--requests",
+        "10",
+        "--output-tokens",
+        "4",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sweep: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(sweep["steps"].as_array().unwrap().len(), 2);
+    assert!(sweep["best_step"].is_number(), "{sweep}");
+    assert_eq!(sweep["steps"][1]["load"]["rate_rps"], 40.0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("★ best"));
+}
+
+#[test]
+fn failed_requests_are_counted_by_class() {
+    // With this seed the mock's first requests (preflight's) succeed and about half of the rest fail.
+    let mock = Mock::start(&["--error-rate", "0.5", "--seed", "128"]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let out =
+        mock.run(&["--concurrency", "4", "--requests", "40", "--output-tokens", "4", "--json", json.to_str().unwrap()]);
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let failed = report["requests_failed"].as_u64().unwrap();
+    assert!(failed > 0 && report["requests_completed"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["errors"]["http_status"].as_u64(), Some(failed));
+    assert_eq!(report["error_samples"][0]["status"], 500);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("errors: http_status"));
+}
+
+#[test]
+fn a_server_failing_everything_exits_1_with_the_reason() {
+    let mock = Mock::start(&["--error-rate", "1"]);
+    let out = mock.run(&["--concurrency", "2", "--requests", "10"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("HTTP 500"), "{}", stderr(&out));
+}
+
+#[test]
+fn chat_on_a_completions_only_server_suggests_completions_and_exits_1() {
+    let mock = Mock::start(&["--no-chat"]);
+    let out = mock.run(&["--endpoint", "chat", "--concurrency", "2", "--requests", "10"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--endpoint completions"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_missed_slo_exits_1() {
+    let mock = Mock::start(&[]);
+    let out = mock.run(&["--concurrency", "2", "--requests", "6", "--output-tokens", "4", "--slo", "ttft_ms=0.001"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MISSED"));
+}
