@@ -2,6 +2,8 @@
 //!
 //! Built twice: with `ssr` into the `tokenscope` binary, which renders pages, and with `hydrate` into the
 //! WebAssembly bundle, which makes them live in the browser.
+// The New run form's view type nests deeper than the default 128 query depth allows in release builds.
+#![recursion_limit = "256"]
 
 #[cfg(feature = "hydrate")]
 pub mod api;

@@ -117,6 +117,9 @@ pub struct RunReport {
     pub workload: WorkloadInfo,
     /// What preflight found (set by the caller that ran it).
     pub preflight: Option<serde_json::Value>,
+    /// Energy and efficiency of the measured window on the selected GPUs, when telemetry ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<super::gpu::EnergySummary>,
 }
 
 impl RunReport {

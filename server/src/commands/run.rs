@@ -4,11 +4,14 @@
 
 mod args;
 mod progress;
+mod record;
 mod table;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use app::protocol::event::RunEvent;
+use app::protocol::live_run::RunResult;
 use app::protocol::spec::{FieldError, LoadSpec, RunSpec};
 use app::protocol::validation::cli_flag;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +23,7 @@ use crate::engine::error::EngineError;
 use crate::engine::openai::OpenAiTarget;
 use crate::engine::preflight::{preflight, target_config};
 use crate::engine::runner::{load_workload, run_workload, RunOutcome};
+use crate::telemetry::{run_energy::attach, unix_ms, Telemetry};
 
 /// Exit status: the run failed (nothing succeeded, early stop) or an SLO was missed.
 const EXIT_FAILED: u8 = 1;
@@ -100,14 +104,18 @@ async fn run_to_end(
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let telemetry = args.record.telemetry().await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let rx = feed_sim_load(rx, &telemetry);
     let bar = tokio::spawn(progress::follow(rx, progress::Plan::new(spec, quiet)));
     let outcome = run_workload(spec, workload, target, tx, cancel).await;
     let _ = bar.await;
     let pf_json = serde_json::to_value(&pf).ok();
-    let (json, text, verdict, code) = match outcome {
+    let (gpus, model, now) = (args.record.gpus.clone().unwrap_or_default(), args.record.model(), unix_ms());
+    let (result, text, verdict, code) = match outcome {
         Ok(RunOutcome::Single(mut r)) => {
             r.preflight = pf_json;
+            attach(&telemetry, std::slice::from_mut(&mut r), now, &gpus, model);
             let code = if r.stopped {
                 EXIT_INTERRUPTED
             } else if r.failed() {
@@ -115,10 +123,12 @@ async fn run_to_end(
             } else {
                 0
             };
-            (serde_json::to_vec_pretty(&r)?, render_report(&r), r.verdict.clone(), code)
+            let (text, verdict) = (render_report(&r), r.verdict.clone());
+            (RunResult::Single(Box::new(r)), text, verdict, code)
         }
         Ok(RunOutcome::Sweep(mut s)) => {
             s.preflight = pf_json;
+            attach(&telemetry, &mut s.steps, now, &gpus, model);
             let code = if s.stopped {
                 EXIT_INTERRUPTED
             } else if s.verdict.is_some() || s.best_step.is_none() {
@@ -126,7 +136,8 @@ async fn run_to_end(
             } else {
                 0
             };
-            (serde_json::to_vec_pretty(&s)?, render_sweep(&s), s.verdict.clone(), code)
+            let (text, verdict) = (render_sweep(&s), s.verdict.clone());
+            (RunResult::Sweep(s), text, verdict, code)
         }
         Err(EngineError::InvalidSpec(errs)) => return Ok(usage_errors(&errs)),
         Err(e) => {
@@ -134,6 +145,8 @@ async fn run_to_end(
             return Ok(ExitCode::from(EXIT_FAILED));
         }
     };
+    telemetry.stop();
+    let json = serde_json::to_vec_pretty(&result)?;
     if quiet {
         if let Some(v) = verdict {
             eprintln!("verdict: {v}");
@@ -150,7 +163,35 @@ async fn run_to_end(
             eprintln!("report written to {}", path.display());
         }
     }
+    match args.record.save(spec, &result, pf.states.clone()).await {
+        Ok(Some(id)) if !quiet => eprintln!("saved to the archive {} as run {id}", args.record.db),
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: the run was not saved to the archive {}: {e:#}", args.record.db),
+    }
     Ok(ExitCode::from(code))
+}
+
+/// Passes the engine's events on to the progress bar, letting simulated GPUs (if any) follow the load.
+fn feed_sim_load(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<RunEvent>,
+    telemetry: &Telemetry,
+) -> tokio::sync::mpsc::UnboundedReceiver<RunEvent> {
+    let Some(load) = telemetry.sim_load() else { return rx };
+    let (tx, out) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if let RunEvent::Window(w) = &ev {
+                load.set_in_flight(w.in_flight);
+                load.set_tokens_per_s(w.output_tokens_per_s);
+            }
+            if tx.send(ev).is_err() {
+                break;
+            }
+        }
+        load.set_in_flight(0);
+        load.set_tokens_per_s(0.0);
+    });
+    out
 }
 
 /// Prints each problem under the flag that sets it and returns the usage exit status.

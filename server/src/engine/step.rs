@@ -328,6 +328,7 @@ impl Step {
             stopped,
             workload: self.ctx.workload.info.clone(),
             preflight: None,
+            gpu: None,
         }
     }
 

@@ -103,9 +103,11 @@ impl LiveRun {
         }
     }
 
-    /// Marks load as started now (after preflight).
-    pub fn set_running(&self, started_unix_ms: u64) {
+    /// Marks load as started now (after preflight), with the model and endpoint preflight resolved.
+    pub fn set_running(&self, started_unix_ms: u64, model: String, endpoint: app::protocol::spec::Endpoint) {
         let mut s = self.lock();
+        s.view.spec.model = Some(model);
+        s.view.spec.endpoint = endpoint;
         s.view.status = RunStatus::Running;
         s.view.started_unix_ms = started_unix_ms;
     }

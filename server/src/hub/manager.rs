@@ -187,6 +187,7 @@ async fn execute(
         Err(e) => return (RunStatus::Failed, Some(format!("preflight: {e}")), None),
     };
     let cfg = preflight::target_config(&spec, &pf);
+    let (cfg_model, cfg_endpoint) = (cfg.model.clone(), cfg.endpoint);
     spec.model = Some(cfg.model.clone());
     spec.endpoint = cfg.endpoint;
     let target = match OpenAiTarget::new(cfg) {
@@ -194,7 +195,7 @@ async fn execute(
         Err(e) => return (RunStatus::Failed, Some(e.to_string()), None),
     };
     let _ = load_started.set(Instant::now());
-    run.set_running(now_ms());
+    run.set_running(now_ms(), cfg_model, cfg_endpoint);
     let pf_json = serde_json::to_value(&pf).ok();
     match engine::runner::run(&spec, target, tx, run.cancel.clone()).await {
         Ok(RunOutcome::Single(mut r)) => {

@@ -14,6 +14,7 @@ pub mod nvml;
 pub mod peaks;
 pub mod prometheus;
 pub mod ring;
+pub mod run_energy;
 pub mod sampler;
 pub mod simulated;
 pub mod source;

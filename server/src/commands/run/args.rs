@@ -165,6 +165,9 @@ pub struct RunArgs {
     /// No progress bar, preflight lines or table: only errors and the verdict (on stderr). Pair with --json.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Telemetry and archive options.
+    #[command(flatten)]
+    pub record: super::record::RecordArgs,
 }
 
 impl RunArgs {

@@ -67,6 +67,9 @@ pub fn render_report(r: &RunReport) -> String {
     if let Some(reason) = &r.client_bound_reason {
         t.add_row(["CLIENT-BOUND".to_owned(), reason.clone()]);
     }
+    if let Some(g) = &r.gpu {
+        t.add_row(["GPU".to_owned(), gpu_line(g)]);
+    }
     t.add_row([
         "workload".to_owned(),
         format!(
@@ -82,6 +85,30 @@ pub fn render_report(r: &RunReport) -> String {
         out.push_str(&format!("verdict: {v}\n"));
     }
     out
+}
+
+/// Energy and efficiency of the window on the selected GPUs, in one line.
+fn gpu_line(g: &app::protocol::gpu::EnergySummary) -> String {
+    let opt =
+        |v: Option<f64>, unit: &str, d: usize| v.map(|x| format!("{x:.d$} {unit}")).unwrap_or_else(|| "n/a".into());
+    let mut line = format!(
+        "GPUs {:?}: energy {}, mean power {}, {} per output token, {} per J",
+        g.gpu_indices,
+        opt(g.energy_j, "J", 0),
+        opt(g.mean_power_w, "W", 0),
+        opt(g.j_per_output_token, "J", 3),
+        opt(g.output_tokens_per_j, "tokens", 2),
+    );
+    if let Some(mbu) = g.est_mbu_percent {
+        line.push_str(&format!(", est. MBU {mbu:.1} %"));
+    }
+    if let Some(mfu) = g.est_mfu_percent {
+        line.push_str(&format!(", est. MFU {mfu:.1} %"));
+    }
+    if g.simulated {
+        line.push_str(" (SIMULATED GPUs)");
+    }
+    line
 }
 
 /// The summary of a sweep: one row per step.
@@ -224,6 +251,7 @@ mod tests {
             stopped: false,
             workload: WorkloadInfo::default(),
             preflight: None,
+            gpu: None,
         }
     }
 
