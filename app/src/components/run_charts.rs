@@ -107,6 +107,21 @@ pub fn ReportTables(
                 <span>"Goodput"</span>
                 <b>{goodput}</b>
             </div>
+            {r.gpu.map(|g| {
+                let per_token = g.j_per_output_token.map(|j| format!("{j:.3} J")).unwrap_or_else(|| "n/a".into());
+                let power = g.mean_power_w.map(|w| format!("{w:.0} W")).unwrap_or_else(|| "n/a".into());
+                let label = if g.simulated { " (simulated)" } else { "" };
+                view! {
+                    <div class="stat" data-testid="energy">
+                        <span>{format!("Energy per output token{label}")}</span>
+                        <b>{per_token}</b>
+                    </div>
+                    <div class="stat">
+                        <span>{format!("Mean GPU power, GPUs {:?}{label}", g.gpu_indices)}</span>
+                        <b>{power}</b>
+                    </div>
+                }
+            })}
         </div>
         <table class="table" data-testid="percentiles">
             <thead>

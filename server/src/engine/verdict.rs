@@ -106,14 +106,7 @@ impl FailureTally {
 
 /// The class as it appears in JSON (`http_status`…).
 pub fn class_name(class: ErrorClass) -> &'static str {
-    match class {
-        ErrorClass::Connect => "connect",
-        ErrorClass::Timeout => "timeout",
-        ErrorClass::HttpStatus => "http_status",
-        ErrorClass::Parse => "parse",
-        ErrorClass::StreamEnded => "stream_ended",
-        ErrorClass::Other => "other",
-    }
+    class.as_str()
 }
 
 /// The first line of `m`, at most 160 characters.

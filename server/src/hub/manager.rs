@@ -14,7 +14,7 @@ use super::{ids::new_run_id, live_run::LiveRun};
 use crate::engine::{self, openai::OpenAiTarget, preflight, runner::RunOutcome};
 use crate::routes::live::now_ms;
 use crate::store::Store;
-use crate::telemetry::Telemetry;
+use crate::telemetry::{run_energy::attach, Telemetry};
 
 /// Finished runs kept in memory for their pages (older ones are read from the archive).
 const KEEP_FINISHED: usize = 32;
@@ -157,7 +157,7 @@ async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Teleme
         })
     };
     let _ = store.save_run(&run.view()).await;
-    let (status, verdict, result) = execute(&run, spec, tx, &load_started).await;
+    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry).await;
     let _ = forward.await;
     run.tick(load_started.get().copied());
     let view = run.finish(status, verdict, result);
@@ -171,6 +171,7 @@ async fn execute(
     mut spec: RunSpec,
     tx: mpsc::UnboundedSender<RunEvent>,
     load_started: &OnceLock<Instant>,
+    telemetry: &Telemetry,
 ) -> (RunStatus, Option<String>, Option<RunResult>) {
     let pf = {
         let tx = tx.clone();
@@ -200,6 +201,7 @@ async fn execute(
     match engine::runner::run(&spec, target, tx, run.cancel.clone()).await {
         Ok(RunOutcome::Single(mut r)) => {
             r.preflight = pf_json;
+            attach(telemetry, std::slice::from_mut(&mut r), now_ms(), &[], None);
             let status = outcome_status(r.stopped, r.requests_completed == 0 || r.verdict.is_some());
             let verdict =
                 r.verdict.clone().or_else(|| (r.requests_completed == 0).then(|| "no request completed".into()));
@@ -207,6 +209,7 @@ async fn execute(
         }
         Ok(RunOutcome::Sweep(mut s)) => {
             s.preflight = pf_json;
+            attach(telemetry, &mut s.steps, now_ms(), &[], None);
             let failed = s.verdict.is_some() || s.steps.iter().all(|st| st.requests_completed == 0);
             (outcome_status(s.stopped, failed), s.verdict.clone(), Some(RunResult::Sweep(s)))
         }
