@@ -122,7 +122,7 @@ async fn generate(mock: Arc<Mock>, kind: Kind, body: &[u8]) -> Response {
     }
     // Whole answer once the last token is due.
     let last_token = plan.due(plan.chunks().saturating_sub(1), mock.ttft, mock.itl);
-    tokio::time::sleep_until(start + scaled(last_token, mock.slowdown_factor())).await;
+    super::precise::PreciseSleep::until((start + scaled(last_token, mock.slowdown_factor())).into_std()).await;
     drop(guard);
     let content = text(tokens);
     let choice = match kind {

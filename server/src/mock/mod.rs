@@ -5,6 +5,7 @@
 //! Routes: `POST /v1/completions`, `POST /v1/chat/completions` (SSE or not), `GET /v1/models`, `GET /health`.
 
 mod handlers;
+mod precise;
 mod stream;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::Stream;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
+
+use super::precise::PreciseSleep;
 
 use super::InFlight;
 
@@ -162,7 +164,7 @@ pub(super) struct TokenStream {
     finish: &'static str,
     role_pending: bool,
     finished: bool,
-    sleep: Pin<Box<Sleep>>,
+    sleep: PreciseSleep,
 }
 
 impl TokenStream {
@@ -190,7 +192,7 @@ impl TokenStream {
             finish,
             role_pending,
             finished: false,
-            sleep: Box::pin(tokio::time::sleep_until(first)),
+            sleep: PreciseSleep::until(first.into_std()),
         }
     }
 
@@ -211,7 +213,7 @@ impl TokenStream {
             // Due `per_chunk` ITLs after this chunk's deadline, stretched by the load right now.
             let step = scaled(self.itl * self.plan.per_chunk, self.guard.0.slowdown_factor());
             let next = self.sleep.deadline() + step;
-            self.sleep.as_mut().reset(next);
+            self.sleep.reset(next);
         }
         self.next_chunk += 1;
         b.freeze()
@@ -230,7 +232,7 @@ impl Stream for TokenStream {
         if this.finished {
             return Poll::Ready(None);
         }
-        ready!(this.sleep.as_mut().poll(cx));
+        ready!(Pin::new(&mut this.sleep).poll(cx));
         Poll::Ready(Some(Ok(this.next_frame())))
     }
 }
