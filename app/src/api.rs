@@ -59,3 +59,19 @@ pub async fn get_json<R: DeserializeOwned>(path: &str) -> Result<R, ApiError> {
     let resp = gloo_net::http::Request::get(path).send().await.map_err(|e| ApiError::Network(e.to_string()))?;
     answer(resp).await
 }
+
+/// `PATCH path` with a JSON body; the JSON answer or the error.
+pub async fn patch_json<B: Serialize, R: DeserializeOwned>(path: &str, body: &B) -> Result<R, ApiError> {
+    let req = gloo_net::http::Request::patch(path).json(body).map_err(|e| ApiError::Network(e.to_string()))?;
+    let resp = req.send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    answer(resp).await
+}
+
+/// `DELETE path`; `Ok` on any 2xx (the body, if any, is ignored).
+pub async fn delete(path: &str) -> Result<(), ApiError> {
+    let resp = gloo_net::http::Request::delete(path).send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    if (200..300).contains(&resp.status()) {
+        return Ok(());
+    }
+    answer::<serde_json::Value>(resp).await.map(|_| ())
+}

@@ -10,12 +10,14 @@ pub mod api;
 pub mod components;
 pub mod pages;
 pub mod protocol;
+#[cfg(feature = "ssr")]
+pub mod ssr_data;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    path,
+    path, SsrMode,
 };
 
 use components::connection::ConnectionBadge;
@@ -75,8 +77,9 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=RunsPage />
-                    <Route path=path!("/runs") view=RunsPage />
+                    // The archive's rows are in the HTML itself (real links), so these wait for their data.
+                    <Route path=path!("/") view=RunsPage ssr=SsrMode::Async />
+                    <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
                     <Route path=path!("/runs/new") view=NewRunPage />
                     <Route path=path!("/runs/:id") view=RunPage />
                     <Route path=path!("/gpu") view=GpuPage />

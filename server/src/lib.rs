@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod export;
 pub mod hub;
 pub mod logging;
 pub mod mock;

@@ -17,7 +17,9 @@ use app::{
         gpu::{TelemetryStatus, GPU_API_PATH, GPU_WS_PATH, METRICS_PATH},
         LIVE_WS_PATH,
     },
-    shell, App,
+    shell,
+    ssr_data::RunsSource,
+    App,
 };
 
 use crate::{
@@ -40,18 +42,37 @@ pub fn router(state: AppState) -> Router {
         .route(GPU_API_PATH, get(routes::gpu_api::gpu_snapshot))
         .route(GPU_WS_PATH, get(routes::gpu_ws::gpu_ws))
         .route("/api/runs", get(routes::runs::list).post(routes::runs::create))
-        .route("/api/runs/{id}", get(routes::runs::get))
+        .route("/api/runs/summaries", get(routes::archive::summaries))
+        .route("/api/runs/{id}", get(routes::runs::get).patch(routes::archive::patch).delete(routes::archive::delete))
+        .route("/api/runs/{id}/series", get(routes::archive::series))
+        .route("/api/runs/{id}/latency", get(routes::archive::latency))
+        .route("/api/runs/{id}/export.json", get(routes::export::report_json))
+        .route("/api/runs/{id}/export/requests.csv", get(routes::export::requests_csv))
+        .route("/api/runs/{id}/export/telemetry.csv", get(routes::export::telemetry_csv))
+        .route("/api/runs/{id}/export/summary.md", get(routes::export::summary_md))
         .route("/api/runs/{id}/stop", post(routes::runs::stop))
         .route("/api/preflight", post(routes::runs::check))
         .route("/api/demo", get(routes::runs::demo))
         .route("/ws/runs/{id}", get(routes::run_ws::run_ws))
-        .leptos_routes(&state, pages, {
+        .leptos_routes_with_context(&state, pages, page_context(&state), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// What server-rendered pages read while rendering: the archive's rows for the Runs page.
+fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let source = {
+        let state = state.clone();
+        RunsSource::new(move || {
+            let state = state.clone();
+            Box::pin(async move { routes::archive::summaries_of(&state).await.map_err(|e| e.to_string()) })
+        })
+    };
+    move || leptos::prelude::provide_context(source.clone())
 }
 
 /// A bound, not yet serving, application.
@@ -65,6 +86,13 @@ impl Application {
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         let site_root = site::resolve(args.site_root.as_deref()).map_err(anyhow::Error::msg)?;
         let store = Store::connect(&args.db).await?;
+        let interrupted = store.mark_interrupted().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "runs left unfinished by an earlier server are marked interrupted; their data is kept"
+            );
+        }
         let listener = TcpListener::bind((args.host.as_str(), args.port))
             .await
             .with_context(|| format!("cannot listen on {}:{} (--host/--port)", args.host, args.port))?;

@@ -1,6 +1,6 @@
 //! Time-series charts drawn with plotters on a `<canvas>` (in the browser; the server renders the empty canvas).
 //!
-//! Every chart of a page shares one x axis — seconds on the run's clock — so tokens/s, latency and GPU telemetry
+//! Every time chart of a page shares one x axis — seconds on the run's clock — so tokens/s, latency and GPU telemetry
 //! line up. Series are downsampled min/max-preserving before drawing.
 
 use leptos::{html::Canvas, prelude::*};
@@ -72,6 +72,12 @@ pub fn TimeChart(
     /// `data-testid` of the canvas.
     #[prop(default = "chart")]
     testid: &'static str,
+    /// X-axis caption (a time axis in seconds unless told otherwise).
+    #[prop(default = "time (s)")]
+    x_desc: &'static str,
+    /// Draw the legend on the canvas (pages that show one beside the chart turn it off).
+    #[prop(default = true)]
+    legend: bool,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     #[cfg(feature = "hydrate")]
@@ -79,11 +85,11 @@ pub fn TimeChart(
         let data = series.get();
         let xr = x_range.get();
         if let Some(el) = canvas.get() {
-            draw::draw(&el, &data, xr, y_floor, y_unit);
+            draw::draw(&el, &data, xr, y_floor, (x_desc, y_unit), legend);
         }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (series, x_range, y_floor, y_unit);
+    let _ = (series, x_range, y_floor, y_unit, x_desc, legend);
     view! {
         <figure class="chart">
             <figcaption>{title}</figcaption>
@@ -105,7 +111,15 @@ mod draw {
     const GRID: RGBColor = RGBColor(42, 49, 59);
     const TEXT: RGBColor = RGBColor(152, 162, 179);
 
-    pub fn draw(el: &HtmlCanvasElement, series: &[Series], x: (f64, f64), y_floor: f64, y_unit: &str) {
+    /// Draws `series` on `el`; `desc` is the (x, y) axis captions; `legend` draws the series' labels.
+    pub fn draw(
+        el: &HtmlCanvasElement,
+        series: &[Series],
+        x: (f64, f64),
+        y_floor: f64,
+        desc: (&str, &str),
+        legend: bool,
+    ) {
         // Match the drawing buffer to the laid-out size so text is not stretched.
         let w = el.client_width().max(200) as u32;
         if el.width() != w {
@@ -130,8 +144,8 @@ mod draw {
             .light_line_style(BG)
             .axis_style(GRID)
             .label_style(("sans-serif", 12).into_font().color(&TEXT))
-            .x_desc("time (s)")
-            .y_desc(y_unit)
+            .x_desc(desc.0)
+            .y_desc(desc.1)
             .x_labels(8)
             .y_labels(5)
             .draw();
@@ -144,7 +158,7 @@ mod draw {
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
             }
         }
-        if series.len() > 1 || series.iter().any(|s| !s.label.is_empty()) {
+        if legend && (series.len() > 1 || series.iter().any(|s| !s.label.is_empty())) {
             let _ = chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperLeft)

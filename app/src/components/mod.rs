@@ -1,9 +1,14 @@
 //! Reusable UI pieces.
 
+pub mod badges;
 pub mod chart;
+pub mod compare_table;
 pub mod connection;
 pub mod downsample;
 pub mod gpu_view;
+pub mod live_stats;
+pub mod run_archive;
 pub mod run_charts;
+pub mod runs_table;
 #[cfg(feature = "hydrate")]
 pub mod socket;

@@ -1,21 +1,177 @@
-//! Compare: two to six archived runs side by side.
+//! Compare: two to six archived runs overlaid on a time axis relative to each run's start, with a summary table
+//! of changes against a baseline run.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::chart::{Series, TimeChart, PALETTE};
+use crate::components::compare_table::{CompareTable, Compared};
+use crate::components::runs_table::{MAX_COMPARE, MIN_COMPARE};
+use crate::protocol::event::WindowStats;
+
+/// The run ids of `?runs=a,b,…`: split on commas, trimmed, empty and repeated ones dropped.
+pub fn parse_ids(param: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in param.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    ids
+}
+
+/// One line per run of `f` over its windows; x = seconds since the run's load start, legend = the run's name.
+fn overlay(runs: &[Compared], f: fn(&WindowStats) -> Option<f64>) -> Vec<Series> {
+    runs.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let origin = c.view.started_unix_ms as f64;
+            let points =
+                c.windows.iter().filter_map(|w| f(w).map(|v| ((w.unix_ms as f64 - origin) / 1000.0, v))).collect();
+            Series { label: c.name(), color: PALETTE[i % PALETTE.len()], points }
+        })
+        .collect()
+}
+
+#[cfg(feature = "hydrate")]
+async fn fetch(ids: Vec<String>) -> (Vec<Compared>, Vec<String>) {
+    use crate::api::get_json;
+    use crate::protocol::archive::RunSeries;
+    use crate::protocol::live_run::RunView;
+    let (mut runs, mut problems) = (Vec::new(), Vec::new());
+    for id in ids {
+        let view = get_json::<RunView>(&format!("/api/runs/{id}")).await;
+        let series = get_json::<RunSeries>(&format!("/api/runs/{id}/series")).await;
+        match (view, series) {
+            (Ok(view), Ok(series)) => runs.push(Compared { view, windows: series.windows }),
+            (Err(e), _) | (_, Err(e)) => problems.push(format!("run {id}: {}", e.message())),
+        }
+    }
+    (runs, problems)
+}
 
 /// `/compare?runs=a,b,…`.
 #[component]
 pub fn ComparePage() -> impl IntoView {
+    let query = use_query_map();
+    let ids = Memo::new(move |_| parse_ids(&query.with(|q| q.get("runs").unwrap_or_default())));
+    let valid = move || (MIN_COMPARE..=MAX_COMPARE).contains(&ids.with(Vec::len));
+    let runs = RwSignal::new(Vec::<Compared>::new());
+    let problems = RwSignal::new(Vec::<String>::new());
+    let loading = RwSignal::new(true);
+    let baseline = RwSignal::new(0usize);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let ids = ids.get();
+        if !(MIN_COMPARE..=MAX_COMPARE).contains(&ids.len()) {
+            return;
+        }
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            let (got, errs) = fetch(ids).await;
+            baseline.set(0);
+            runs.set(got);
+            problems.set(errs);
+            loading.set(false);
+        });
+    });
+    let tokens = Signal::derive(move || runs.with(|r| overlay(r, |w| Some(w.output_tokens_per_s))));
+    let ttft = Signal::derive(move || runs.with(|r| overlay(r, |w| w.ttft_p50_ms)));
+    let x_range = Signal::derive(move || {
+        let last = runs.with(|r| {
+            r.iter()
+                .flat_map(|c| c.windows.last().map(|w| (w.unix_ms as f64 - c.view.started_unix_ms as f64) / 1000.0))
+                .fold(0.0, f64::max)
+        });
+        (0.0, last.max(10.0))
+    });
+    let status = move || {
+        if loading.get() {
+            "Reading the runs from the archive…".to_owned()
+        } else {
+            format!("{} runs; times are seconds since each run's load started.", runs.with(Vec::len))
+        }
+    };
     view! {
         <section data-testid="page-compare">
             <h1>"Compare"</h1>
-            <p class="lede">
-                "Two to six runs overlaid on a time axis relative to their start, with a summary table of deltas "
-                "against a baseline you choose, latency distributions, throughput-versus-latency across sweep steps, "
-                "and GPU utilization, power and energy per token for each run."
-            </p>
-            <div class="empty">
-                <p>"Choose runs to compare from the " <a href="/runs">"Runs"</a> " page."</p>
-            </div>
+            <Show
+                when=valid
+                fallback=move || {
+                    let n = ids.with(Vec::len);
+                    view! {
+                        <p class="lede">
+                            "Two to six runs overlaid on a time axis relative to their start, with a summary table "
+                            "of changes against a baseline you choose."
+                        </p>
+                        <div class="empty" data-testid="compare-empty">
+                            {(n > 0).then(|| view! { <p>{format!("Compare takes {MIN_COMPARE} to {MAX_COMPARE} runs; this link names {n}.")}</p> })}
+                            <p>"Tick the runs to compare on the " <a href="/runs">"Runs"</a> " page."</p>
+                        </div>
+                    }
+                }
+            >
+                <p class="muted" data-testid="compare-status">{status}</p>
+                {move || {
+                    problems
+                        .get()
+                        .into_iter()
+                        .map(|p| view! { <p class="form-message" data-testid="compare-problem">{p}</p> })
+                        .collect_view()
+                }}
+                <ul class="legend" data-testid="compare-legend">
+                    {move || {
+                        runs.with(|r| {
+                            r.iter()
+                                .enumerate()
+                                .map(|(i, c)| {
+                                    let (r, g, b) = PALETTE[i % PALETTE.len()];
+                                    view! {
+                                        <li>
+                                            <span class="swatch" style=format!("background: rgb({r}, {g}, {b})")></span>
+                                            {c.name()}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()
+                        })
+                    }}
+                </ul>
+                <div class="chart-grid">
+                    <TimeChart
+                        title="Output tokens/s"
+                        y_unit="tok/s"
+                        series=tokens
+                        x_range
+                        legend=false
+                        testid="compare-tokens"
+                    />
+                    <TimeChart
+                        title="Time to first token, p50"
+                        y_unit="ms"
+                        series=ttft
+                        x_range
+                        legend=false
+                        testid="compare-ttft"
+                    />
+                </div>
+                <h2>"Summary"</h2>
+                <p class="muted">
+                    "Each run's figures (the best step of a sweep), and in colour the change against the baseline."
+                </p>
+                <CompareTable runs baseline />
+            </Show>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_split_trimmed_and_unique() {
+        assert_eq!(parse_ids(" a, b,,a ,c"), vec!["a", "b", "c"]);
+        assert!(parse_ids("").is_empty());
     }
 }

@@ -43,7 +43,13 @@ pub fn GpuPage() -> impl IntoView {
     }
     // x = seconds relative to now: the right edge is the latest sample.
     let origin = Signal::derive(move || now_ms.get());
-    let x_range = Signal::derive(move || (-WINDOW_S, 0.0));
+    // The axis spans the history held (at least 30 s, at most WINDOW_S), so a fresh page is not squeezed right.
+    let x_range = Signal::derive(move || {
+        let now = now_ms.get();
+        let oldest = history.with(|h| h.values().filter_map(|v| v.first().map(|s| s.unix_ms)).min()).unwrap_or(now);
+        let span_s = now.saturating_sub(oldest) as f64 / 1000.0;
+        (-span_s.clamp(30.0, WINDOW_S), 0.0)
+    });
     view! {
         <section data-testid="page-gpu">
             <h1>"GPU"</h1>

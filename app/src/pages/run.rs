@@ -3,8 +3,12 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use crate::components::badges::{status_class, TagChips};
 use crate::components::gpu_view::{GpuCharts, GpuHistory};
+use crate::components::live_stats::LiveStats;
+use crate::components::run_archive::{ExportLinks, LatencyChart};
 use crate::components::run_charts::{ErrorPanel, ReportTables, RunCharts};
+use crate::protocol::archive::display_name;
 use crate::protocol::event::WindowStats;
 use crate::protocol::gpu::TelemetryStatus;
 use crate::protocol::live_run::{Progress, RunResult, RunStatus, RunView};
@@ -40,22 +44,18 @@ fn on_frame(st: RunState, text: &str) {
         }
         RunWsFrame::Progress { status, progress } => st.progress.set((status, progress)),
         RunWsFrame::Preflight { state } => st.preflight.update(|p| p.push(state)),
-        RunWsFrame::Window(w) => st.windows.update(|v| v.push(w)),
+        // A window closing between the hello snapshot and the subscription can arrive twice.
+        RunWsFrame::Window(w) => st.windows.update(|v| {
+            if v.last().is_none_or(|l| (l.step, l.t_end_ms) < (w.step, w.t_end_ms)) {
+                v.push(w);
+            }
+        }),
         RunWsFrame::Gpu { samples } => st.gpu.update(|h| append(h, samples)),
         RunWsFrame::Error(e) => st.errors.update(|v| v.push(e)),
         RunWsFrame::Finished { run } => {
             st.progress.set((run.status, run.progress));
             st.view.set(Some(*run));
         }
-    }
-}
-
-fn status_class(s: RunStatus) -> &'static str {
-    match s {
-        RunStatus::Completed => "badge badge-ok",
-        RunStatus::Failed | RunStatus::Interrupted => "badge badge-bad",
-        RunStatus::Stopped => "badge badge-warn",
-        RunStatus::Preflight | RunStatus::Running => "badge badge-live",
     }
 }
 
@@ -111,6 +111,8 @@ pub fn RunPage() -> impl IntoView {
             });
         }
     };
+    // Ended once the server says so (hello or finished): the archive then holds all of the run.
+    let ended = Signal::derive(move || st.view.with(|v| v.as_ref().is_some_and(|v| !v.status.is_live())));
     let gpus = move || st.telemetry.get().map(|t| t.gpus().to_vec()).unwrap_or_default();
     view! {
         <section data-testid="page-run">
@@ -119,8 +121,8 @@ pub fn RunPage() -> impl IntoView {
                     {move || {
                         st.view
                             .get()
-                            .map(|v| if v.spec.name.is_empty() { format!("Run {}", v.id) } else { v.spec.name.clone() })
-                            .unwrap_or_else(|| format!("Run {}", id()))
+                            .map(|v| display_name(&v.spec.name, &v.id))
+                            .unwrap_or_else(|| display_name("", &id()))
                     }}
                 </h1>
                 <span class=move || status_class(st.progress.get().0) data-testid="run-status">
@@ -135,7 +137,14 @@ pub fn RunPage() -> impl IntoView {
                         .filter(|t| matches!(t, TelemetryStatus::Simulated { .. }))
                         .map(|_| view! { <span class="tag tag-sim">"simulated GPU telemetry"</span> })
                 }}
+                {move || st.view.get().map(|v| view! { <TagChips tags=v.tags /> })}
             </div>
+            {move || {
+                st.view
+                    .get()
+                    .filter(|v| !v.notes.is_empty())
+                    .map(|v| view! { <p class="notes" data-testid="run-notes">{v.notes}</p> })
+            }}
             <p class="muted mono">
                 {move || st.view.get().map(|v| format!("{} · model {}", v.spec.target, v.spec.model.unwrap_or_else(|| "auto".into())))}
             </p>
@@ -170,6 +179,12 @@ pub fn RunPage() -> impl IntoView {
                     .and_then(|v| v.verdict)
                     .map(|v| view! { <p class="verdict" data-testid="verdict">{v}</p> })
             }}
+            <Show when=move || ended.get()>
+                <ExportLinks run_id=id() />
+            </Show>
+            <Show when=move || !ended.get()>
+                <LiveStats windows=st.windows gpu=st.gpu progress=Signal::derive(move || st.progress.get().1) />
+            </Show>
             <RunCharts windows=st.windows origin_ms=origin x_range />
             {move || {
                 gpus()
@@ -184,6 +199,7 @@ pub fn RunPage() -> impl IntoView {
                     .collect_view()
             }}
             <ErrorPanel samples=st.errors />
+            <LatencyChart run_id=id() ended />
             {move || {
                 st.view
                     .get()

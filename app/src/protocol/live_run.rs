@@ -115,6 +115,12 @@ pub struct RunView {
     pub result: Option<RunResult>,
     /// True when the target is the built-in demo mock.
     pub demo: bool,
+    /// Free-text notes (`PATCH /api/runs/{id}`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    /// Labels for finding the run (`PATCH /api/runs/{id}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// Frames of `/ws/runs/{id}`, JSON text tagged by `type`.

@@ -1,6 +1,7 @@
 //! Wire types shared by the server and the browser: plain serde structs, WASM-safe.
 
 pub mod api;
+pub mod archive;
 pub mod event;
 pub mod gpu;
 mod live;

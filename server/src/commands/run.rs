@@ -5,6 +5,7 @@
 mod args;
 mod progress;
 mod record;
+mod series;
 mod table;
 
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use args::{ArrivalArg, BackendArg, EndpointArg, RunArgs, Warmup};
 pub use table::{render_report, render_sweep};
+
+use series::SeriesTap;
 
 use crate::engine::error::EngineError;
 use crate::engine::openai::OpenAiTarget;
@@ -107,9 +110,19 @@ async fn run_to_end(
     let telemetry = args.record.telemetry().await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let rx = feed_sim_load(rx, &telemetry);
+    let (rx, tap) = if args.record.no_save {
+        (rx, None)
+    } else {
+        let (rx, tap) = SeriesTap::start(rx, &telemetry);
+        (rx, Some(tap))
+    };
     let bar = tokio::spawn(progress::follow(rx, progress::Plan::new(spec, quiet)));
     let outcome = run_workload(spec, workload, target, tx, cancel).await;
     let _ = bar.await;
+    let series = match tap {
+        Some(tap) => tap.finish().await,
+        None => Default::default(),
+    };
     let pf_json = serde_json::to_value(&pf).ok();
     let (gpus, model, now) = (args.record.gpus.clone().unwrap_or_default(), args.record.model(), unix_ms());
     let (result, text, verdict, code) = match outcome {
@@ -163,7 +176,7 @@ async fn run_to_end(
             eprintln!("report written to {}", path.display());
         }
     }
-    match args.record.save(spec, &result, pf.states.clone()).await {
+    match args.record.save(spec, &result, pf.states.clone(), &series).await {
         Ok(Some(id)) if !quiet => eprintln!("saved to the archive {} as run {id}", args.record.db),
         Ok(_) => {}
         Err(e) => eprintln!("warning: the run was not saved to the archive {}: {e:#}", args.record.db),

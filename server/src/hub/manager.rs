@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast::error::RecvError, mpsc};
 
 use app::protocol::event::RunEvent;
 use app::protocol::live_run::{Progress, RunResult, RunStatus, RunView};
 use app::protocol::spec::{FieldError, RunSpec};
 
-use super::{ids::new_run_id, live_run::LiveRun};
+use super::{ids::new_run_id, live_run::LiveRun, recorder::Recorder};
 use crate::engine::{self, openai::OpenAiTarget, preflight, runner::RunOutcome};
 use crate::routes::live::now_ms;
 use crate::store::Store;
@@ -98,6 +98,8 @@ impl RunManager {
             error_samples: Vec::new(),
             result: None,
             demo,
+            notes: String::new(),
+            tags: Vec::new(),
         };
         let run = LiveRun::new(view);
         self.runs().insert(id.clone(), run.clone());
@@ -115,6 +117,18 @@ impl RunManager {
             }
             _ => false,
         }
+    }
+
+    /// Drops a finished run from memory (after its deletion from the archive). False when it is live.
+    pub fn forget(&self, id: &str) -> bool {
+        let mut runs = self.runs();
+        if runs.get(id).is_some_and(|r| r.view().status.is_live()) {
+            return false;
+        }
+        runs.remove(id);
+        drop(runs);
+        self.order.lock().unwrap_or_else(|e| e.into_inner()).retain(|o| o != id);
+        true
     }
 
     fn remember(&self, id: String) {
@@ -136,27 +150,39 @@ impl RunManager {
 async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Telemetry) {
     let (tx, mut rx) = mpsc::unbounded_channel::<RunEvent>();
     let load_started = Arc::new(OnceLock::<Instant>::new());
+    // The row first: the recorder's batches belong to it.
+    let _ = store.save_run(&run.view()).await;
     let forward = {
         let (run, load_started, telemetry) = (run.clone(), load_started.clone(), telemetry.clone());
+        let mut recorder = Recorder::new(run.id(), store.clone(), telemetry.status());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(1000 / PROGRESS_HZ));
+            let (mut gpu, mut gpu_open, mut flush) = (telemetry.subscribe(), true, Recorder::interval());
             loop {
                 tokio::select! {
                     ev = rx.recv() => match ev {
-                        Some(RunEvent::Window(w)) => {
-                            set_sim_load(&telemetry, w.in_flight, w.output_tokens_per_s);
-                            run.apply(RunEvent::Window(w));
+                        Some(ev) => {
+                            recorder.record(&ev);
+                            if let RunEvent::Window(w) = &ev {
+                                set_sim_load(&telemetry, w.in_flight, w.output_tokens_per_s);
+                            }
+                            run.apply(ev);
                         }
-                        Some(ev) => run.apply(ev),
                         None => break,
                     },
+                    g = gpu.recv(), if gpu_open => match g {
+                        Ok(samples) => recorder.record_gpu(&samples),
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => gpu_open = false,
+                    },
+                    _ = flush.tick() => recorder.flush().await,
                     _ = tick.tick() => { run.tick(load_started.get().copied()); }
                 }
             }
+            recorder.flush().await;
             set_sim_load(&telemetry, 0, 0.0);
         })
     };
-    let _ = store.save_run(&run.view()).await;
     let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry).await;
     let _ = forward.await;
     run.tick(load_started.get().copied());

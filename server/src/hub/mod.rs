@@ -5,6 +5,7 @@
 mod ids;
 mod live_run;
 mod manager;
+pub mod recorder;
 
 pub use ids::{looks_like_id, new_run_id};
 pub use live_run::LiveRun;

@@ -1,6 +1,8 @@
 //! HTTP and WebSocket routes, one module per area.
 
+pub mod archive;
 pub mod error;
+pub mod export;
 pub mod gpu_api;
 pub mod gpu_ws;
 pub mod health;

@@ -13,7 +13,8 @@ use axum::{
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-use app::protocol::gpu::GpuSample;
+use app::protocol::archive::RunSeries;
+use app::protocol::gpu::{GpuSample, TelemetryStatus};
 use app::protocol::live_run::{RunView, RunWsFrame};
 
 use super::runs::find;
@@ -36,10 +37,16 @@ pub async fn run_ws(ws: WebSocketUpgrade, Path(id): Path<String>, State(state): 
         });
     }
     match find(&state, &id).await {
-        Ok(view) => ws.on_upgrade(move |socket: WebSocket| {
-            let (tx, rx) = socket.split();
-            serve_archived(tx, rx, view, telemetry)
-        }),
+        Ok(view) => {
+            let series = state.store.load_series(&id).await.unwrap_or_else(|e| {
+                tracing::warn!(run = %id, "could not read the run's series: {e}");
+                RunSeries::default()
+            });
+            ws.on_upgrade(move |socket: WebSocket| {
+                let (tx, rx) = socket.split();
+                serve_stored(tx, rx, view, series)
+            })
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -72,14 +79,29 @@ fn hello(view: RunView, windows: Vec<app::protocol::event::WindowStats>, telemet
     RunWsFrame::Hello { run: Box::new(view), windows, telemetry: telemetry.status(), gpu }
 }
 
-/// An ended run read from the archive: its state, then nothing but pings.
-pub async fn serve_archived<W, R>(mut tx: W, mut rx: R, view: RunView, telemetry: Telemetry)
+/// An ended run without stored series: its state under today's telemetry status, then nothing but pings.
+pub async fn serve_archived<W, R>(tx: W, rx: R, view: RunView, telemetry: Telemetry)
 where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let frame =
-        RunWsFrame::Hello { run: Box::new(view), windows: Vec::new(), telemetry: telemetry.status(), gpu: Vec::new() };
+    let series = RunSeries { telemetry: Some(telemetry.status()), ..RunSeries::default() };
+    serve_stored(tx, rx, view, series).await;
+}
+
+/// An ended run read from the archive: its state with its stored windows, GPU samples of its load (at most
+/// [`HISTORY_POINTS_PER_GPU`] per GPU) and the telemetry status it ran under; then nothing but pings.
+pub async fn serve_stored<W, R>(mut tx: W, mut rx: R, view: RunView, series: RunSeries)
+where
+    W: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let telemetry = series.telemetry.unwrap_or_else(|| TelemetryStatus::Unavailable {
+        reason: "no GPU telemetry was recorded with this run".into(),
+    });
+    let since = view.started_unix_ms;
+    let gpu = thin_per_gpu(series.gpu.into_iter().filter(|s| s.unix_ms >= since).collect(), HISTORY_POINTS_PER_GPU);
+    let frame = RunWsFrame::Hello { run: Box::new(view), windows: series.windows, telemetry, gpu };
     if tx.send(text(&frame)).await.is_err() {
         return;
     }
@@ -152,6 +174,113 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::protocol::event::{RunEvent, WindowStats};
+    use app::protocol::live_run::RunStatus;
+    use futures::channel::mpsc;
+
+    fn view() -> RunView {
+        let spec = serde_json::from_value(serde_json::json!({
+            "target": "http://127.0.0.1:8000",
+            "load": { "kind": "concurrency", "concurrency": 1 },
+            "requests": 1,
+            "workload": { "kind": "synthetic", "input_tokens": { "min": 1, "max": 1 },
+                          "output_tokens": { "min": 1, "max": 1 } }
+        }))
+        .unwrap();
+        RunView {
+            id: "0123456789ABCDEFGHIJKL".into(),
+            spec,
+            status: RunStatus::Running,
+            started_unix_ms: 1,
+            progress: Default::default(),
+            preflight_states: Vec::new(),
+            verdict: None,
+            error_samples: Vec::new(),
+            result: None,
+            demo: false,
+            notes: String::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn window(i: u64) -> WindowStats {
+        WindowStats {
+            step: 0,
+            t_end_ms: i as f64,
+            unix_ms: i,
+            output_tokens_per_s: 0.0,
+            requests_per_s: 0.0,
+            ttft_p50_ms: None,
+            ttft_p99_ms: None,
+            itl_p50_ms: None,
+            itl_p99_ms: None,
+            e2e_p50_ms: None,
+            e2e_p99_ms: None,
+            in_flight: 0,
+            completed_total: i,
+            failed_total: 0,
+            errors: Default::default(),
+        }
+    }
+
+    async fn next_frame(out: &mut mpsc::Receiver<Message>) -> RunWsFrame {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), out.next()).await.unwrap().unwrap();
+            match msg {
+                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+                Message::Ping(_) => continue,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_viewer_that_stops_reading_never_blocks_the_run_and_skips_ahead() {
+        const WINDOWS: u64 = 2_000;
+        let run = LiveRun::new(view());
+        // Room for one frame: the viewer's socket is full almost at once.
+        let (out_tx, mut out_rx) = mpsc::channel::<Message>(0);
+        let (in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
+        let viewer = tokio::spawn(serve_run(out_tx, in_rx, run.clone(), Telemetry::unavailable("test")));
+        assert!(matches!(next_frame(&mut out_rx).await, RunWsFrame::Hello { .. }));
+
+        // The run goes on to its end while nobody reads: 2 000 windows and progress ticks, far beyond the buffer.
+        let producer = tokio::spawn({
+            let run = run.clone();
+            async move {
+                for i in 0..WINDOWS {
+                    run.apply(RunEvent::Window(window(i)));
+                    run.tick(None);
+                    tokio::task::yield_now().await;
+                }
+                run.finish(RunStatus::Completed, None, None)
+            }
+        });
+        let end = tokio::time::timeout(Duration::from_secs(30), producer).await.expect("the run is never blocked");
+        assert_eq!(end.unwrap().status, RunStatus::Completed);
+        assert!(!viewer.is_finished());
+
+        // Reading again: what was in flight, then a jump to the newest frames, then the end.
+        let mut seen = Vec::new();
+        loop {
+            match next_frame(&mut out_rx).await {
+                RunWsFrame::Window(w) => seen.push(w.unix_ms),
+                RunWsFrame::Finished { run } => {
+                    assert_eq!(run.status, RunStatus::Completed);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        // Where the lag starts depends on scheduling; what matters: in order, ending at the newest window, and far
+        // fewer than were produced (the viewer skipped ahead instead of replaying everything).
+        assert_eq!(seen.last(), Some(&(WINDOWS - 1)));
+        assert!(seen.windows(2).all(|p| p[0] < p[1]), "in order");
+        assert!(seen.len() < 300, "{} windows delivered", seen.len());
+
+        in_tx.unbounded_send(Ok(Message::Close(None))).unwrap();
+        tokio::time::timeout(Duration::from_secs(30), viewer).await.unwrap().unwrap();
+    }
 
     #[test]
     fn thinning_caps_each_gpu_and_keeps_the_last() {

@@ -2,5 +2,8 @@
 // Test helpers fail the test loudly on any unexpected error; that is what unwrap/expect are for here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod archive;
 mod helpers;
+mod run_ws;
+mod runs;
 mod shell;

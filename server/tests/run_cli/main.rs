@@ -9,8 +9,14 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// Runs the binary with its archive in the temporary folder, never in the checkout.
 fn tokenscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokenscope")).args(args).output().expect("tokenscope runs")
+    let db = std::env::temp_dir().join(format!("tokenscope-run-cli-{}.db", std::process::id()));
+    Command::new(env!("CARGO_BIN_EXE_tokenscope"))
+        .env("TOKENSCOPE_DB", format!("sqlite://{}", db.display()))
+        .args(args)
+        .output()
+        .expect("tokenscope runs")
 }
 
 fn stderr(out: &Output) -> String {

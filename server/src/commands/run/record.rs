@@ -7,7 +7,7 @@ use app::protocol::live_run::{Progress, RunResult, RunStatus, RunView};
 use app::protocol::spec::RunSpec;
 
 use crate::hub::new_run_id;
-use crate::store::Store;
+use crate::store::{SeriesBatch, Store};
 use crate::telemetry::{run_energy::ModelSize, Telemetry, TelemetryConfig, DEFAULT_INTERVAL};
 
 /// Options of `tokenscope run` about telemetry and the archive.
@@ -58,19 +58,21 @@ impl RecordArgs {
         Ok(tokio::task::spawn_blocking(move || Telemetry::start(&config)).await??)
     }
 
-    /// Saves the finished run in the archive unless `--no-save`; returns its id.
+    /// Saves the finished run with its windows, requests and GPU samples in the archive unless `--no-save`;
+    /// returns its id.
     pub async fn save(
         &self,
         spec: &RunSpec,
         result: &RunResult,
         preflight_states: Vec<String>,
+        series: &SeriesBatch,
     ) -> anyhow::Result<Option<String>> {
         if self.no_save {
             return Ok(None);
         }
         let store = Store::connect(&self.db).await?;
         let view = archived_view(spec, result, preflight_states);
-        store.save_run(&view).await?;
+        store.save_run_with_series(&view, series).await?;
         Ok(Some(view.id))
     }
 }
@@ -110,6 +112,8 @@ pub fn archived_view(spec: &RunSpec, result: &RunResult, preflight_states: Vec<S
         error_samples,
         result: Some(result.clone()),
         demo: false,
+        notes: String::new(),
+        tags: Vec::new(),
     }
 }
 

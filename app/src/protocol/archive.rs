@@ -1,0 +1,330 @@
+//! The archive on the wire: a run's row on the Runs page, its stored series, its latency distribution, and the
+//! body that renames or annotates it.
+
+use serde::{Deserialize, Serialize};
+
+use super::event::WindowStats;
+use super::gpu::{GpuSample, TelemetryStatus};
+use super::live_run::{RunResult, RunStatus, RunView};
+use super::report::RunReport;
+use super::spec::{Arrival, FieldError, LoadSpec, RunSpec};
+
+/// Longest run name accepted, characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest notes accepted, characters.
+pub const MAX_NOTES_CHARS: usize = 10_000;
+/// Most tags on one run.
+pub const MAX_TAGS: usize = 20;
+/// Longest tag accepted, characters.
+pub const MAX_TAG_CHARS: usize = 40;
+
+/// One row of the Runs page (`GET /api/runs/summaries`): who, what, how fast. Figures are those of the run, or of
+/// the best step of a sweep; `None` until the run has a result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Unguessable id.
+    pub id: String,
+    /// Name given by the user; empty when none.
+    pub name: String,
+    /// Life stage.
+    pub status: RunStatus,
+    /// Base URL of the inference server.
+    pub target: String,
+    /// Model the run drove (`None` while preflight has not found it).
+    pub model: Option<String>,
+    /// The load, in words (`concurrency 16`, `rate 10/s poisson`, `concurrency 1, 8, 32` for a sweep).
+    pub load: String,
+    /// Output tokens per second (measured window).
+    pub output_tokens_per_s: Option<f64>,
+    /// Median time to first token, ms.
+    pub ttft_p50_ms: Option<f64>,
+    /// 99th percentile time to first token, ms.
+    pub ttft_p99_ms: Option<f64>,
+    /// GPU energy per output token, joules, when telemetry ran.
+    pub j_per_output_token: Option<f64>,
+    /// Requests that completed (all steps; progress while live).
+    pub requests_ok: u64,
+    /// Requests that failed (all steps; progress while live).
+    pub requests_failed: u64,
+    /// Load start, milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// True when the target was the built-in demo mock.
+    pub demo: bool,
+}
+
+impl RunSummary {
+    /// The row of `run`.
+    pub fn of(run: &RunView) -> Self {
+        let reports = reports(run.result.as_ref());
+        let best = headline(run.result.as_ref());
+        let (ok, failed) = if reports.is_empty() {
+            (run.progress.done.saturating_sub(run.progress.failed), run.progress.failed)
+        } else {
+            (reports.iter().map(|r| r.requests_completed).sum(), reports.iter().map(|r| r.requests_failed).sum())
+        };
+        RunSummary {
+            id: run.id.clone(),
+            name: run.spec.name.clone(),
+            status: run.status,
+            target: run.spec.target.clone(),
+            model: run.spec.model.clone(),
+            load: describe_load(&run.spec),
+            output_tokens_per_s: best.map(|r| r.output_tokens_per_s),
+            ttft_p50_ms: best.filter(|r| r.ttft_ms.count > 0).map(|r| r.ttft_ms.p50),
+            ttft_p99_ms: best.filter(|r| r.ttft_ms.count > 0).map(|r| r.ttft_ms.p99),
+            j_per_output_token: best.and_then(|r| r.gpu.as_ref()).and_then(|g| g.j_per_output_token),
+            requests_ok: ok,
+            requests_failed: failed,
+            started_unix_ms: run.started_unix_ms,
+            tags: run.tags.clone(),
+            demo: run.demo,
+        }
+    }
+
+    /// True when `query` (lower case, trimmed) appears in the name, target, model, status, load or a tag.
+    pub fn matches(&self, query: &str) -> bool {
+        if query.is_empty() {
+            return true;
+        }
+        let hay = [
+            self.name.as_str(),
+            self.target.as_str(),
+            self.model.as_deref().unwrap_or(""),
+            self.status.as_str(),
+            self.load.as_str(),
+            self.id.as_str(),
+        ];
+        hay.iter().any(|h| h.to_lowercase().contains(query))
+            || self.tags.iter().any(|t| t.to_lowercase().contains(query))
+    }
+
+    /// The name to show: the given name, else `run <first 8 characters of the id>`.
+    pub fn title(&self) -> String {
+        display_name(&self.name, &self.id)
+    }
+}
+
+/// The name to show for a run: `name`, else `run <first 8 characters of the id>`.
+pub fn display_name(name: &str, id: &str) -> String {
+    if name.trim().is_empty() {
+        format!("run {}", id.chars().take(8).collect::<String>())
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Every report of a result: the run's, or each step's.
+pub fn reports(result: Option<&RunResult>) -> Vec<&RunReport> {
+    match result {
+        Some(RunResult::Single(r)) => vec![r.as_ref()],
+        Some(RunResult::Sweep(s)) => s.steps.iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The report whose figures stand for the run: the run's own, or the best step of a sweep (else its last).
+pub fn headline(result: Option<&RunResult>) -> Option<&RunReport> {
+    match result {
+        Some(RunResult::Single(r)) => Some(r.as_ref()),
+        Some(RunResult::Sweep(s)) => s.best_step.and_then(|i| s.steps.get(i)).or_else(|| s.steps.last()),
+        None => None,
+    }
+}
+
+/// The load of a spec in words: `concurrency 16`, `rate 10/s poisson`, or the sweep's values.
+pub fn describe_load(spec: &RunSpec) -> String {
+    let values = |v: &[f64]| v.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(", ");
+    match &spec.load {
+        LoadSpec::Concurrency { concurrency } if spec.sweep.is_empty() => format!("concurrency {concurrency}"),
+        LoadSpec::Concurrency { .. } => format!("concurrency {}", values(&spec.sweep)),
+        LoadSpec::Rate { rate_rps, arrival } => {
+            let arrival = match arrival {
+                Arrival::Poisson => "poisson".to_owned(),
+                Arrival::Constant => "constant".to_owned(),
+                Arrival::Gamma { burstiness } => format!("gamma {burstiness}"),
+            };
+            if spec.sweep.is_empty() {
+                format!("rate {rate_rps}/s {arrival}")
+            } else {
+                format!("rate {}/s {arrival}", values(&spec.sweep))
+            }
+        }
+    }
+}
+
+/// Body of `PATCH /api/runs/{id}`: the fields to change; absent fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RunPatch {
+    /// New name (empty clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// New tags (replace the old ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+impl RunPatch {
+    /// The patch with the name trimmed and the tags trimmed, without empty or repeated ones.
+    pub fn normalized(mut self) -> Self {
+        self.name = self.name.map(|n| n.trim().to_owned());
+        self.tags = self.tags.map(|tags| {
+            let mut out: Vec<String> = Vec::new();
+            for t in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+                if !out.iter().any(|o| o == t) {
+                    out.push(t.to_owned());
+                }
+            }
+            out
+        });
+        self
+    }
+
+    /// What is wrong with the patch, per field (empty when it can be applied).
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &str, message: String| errors.push(FieldError { field: field.into(), message });
+        if self.name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+            fail("name", format!("at most {MAX_NAME_CHARS} characters"));
+        }
+        if self.notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS) {
+            fail("notes", format!("at most {MAX_NOTES_CHARS} characters"));
+        }
+        if let Some(tags) = &self.tags {
+            if tags.len() > MAX_TAGS {
+                fail("tags", format!("at most {MAX_TAGS} tags"));
+            }
+            if tags.iter().any(|t| t.chars().count() > MAX_TAG_CHARS) {
+                fail("tags", format!("each tag has at most {MAX_TAG_CHARS} characters"));
+            }
+        }
+        if self.name.is_none() && self.notes.is_none() && self.tags.is_none() {
+            fail("name", "give at least one of name, notes or tags".into());
+        }
+        errors
+    }
+}
+
+/// A run's stored time series (`GET /api/runs/{id}/series`): its 1 s windows and the GPU samples of its window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunSeries {
+    /// GPU telemetry as it was during the run (`None` when the run recorded none).
+    pub telemetry: Option<TelemetryStatus>,
+    /// The 1 s windows, in time order.
+    pub windows: Vec<WindowStats>,
+    /// GPU samples of every GPU, by time then GPU index.
+    pub gpu: Vec<GpuSample>,
+}
+
+/// One point of a cumulative distribution: `fraction` of the requests took at most `ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CdfPoint {
+    /// Latency, ms.
+    pub ms: f64,
+    /// Fraction of the requests at or below `ms`, 0..=1.
+    pub fraction: f64,
+}
+
+/// `GET /api/runs/{id}/latency`: TTFT and end-to-end latency distributions of the measured, successful requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LatencyCdf {
+    /// Requests counted (measured and successful).
+    pub requests: u64,
+    /// Time to first token, ascending.
+    pub ttft: Vec<CdfPoint>,
+    /// End-to-end latency, ascending.
+    pub e2e: Vec<CdfPoint>,
+}
+
+impl LatencyCdf {
+    /// The CDF of `samples` (ms, any order, non-finite values skipped) in at most `max_points` points; the
+    /// minimum and the maximum are always kept.
+    pub fn points(samples: &[f64], max_points: usize) -> Vec<CdfPoint> {
+        let mut v: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n == 0 || max_points == 0 {
+            return Vec::new();
+        }
+        let step = n.div_ceil(max_points.max(2) - 1).max(1);
+        let mut out: Vec<CdfPoint> =
+            (0..n).step_by(step).map(|i| CdfPoint { ms: v[i], fraction: (i + 1) as f64 / n as f64 }).collect();
+        if out.last().is_some_and(|p| p.fraction < 1.0) {
+            out.push(CdfPoint { ms: v[n - 1], fraction: 1.0 });
+        }
+        out
+    }
+}
+
+/// `2026-11-29 14:03 UTC` for a Unix time in ms: the same text on the server and in the browser.
+pub fn format_utc(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_utc(951_782_400_000), "2000-02-29 00:00 UTC");
+        assert_eq!(format_utc(1_795_964_580_000), "2026-11-29 15:03 UTC");
+    }
+
+    #[test]
+    fn cdf_keeps_ends_and_caps_points() {
+        let samples: Vec<f64> = (1..=1000).rev().map(f64::from).collect();
+        let cdf = LatencyCdf::points(&samples, 50);
+        assert!(cdf.len() <= 51, "{}", cdf.len());
+        assert_eq!(cdf.first().unwrap().ms, 1.0);
+        assert_eq!(*cdf.last().unwrap(), CdfPoint { ms: 1000.0, fraction: 1.0 });
+        assert!(cdf.windows(2).all(|w| w[0].ms <= w[1].ms && w[0].fraction < w[1].fraction));
+        assert!(LatencyCdf::points(&[f64::NAN], 10).is_empty());
+        assert_eq!(LatencyCdf::points(&[5.0], 10), vec![CdfPoint { ms: 5.0, fraction: 1.0 }]);
+    }
+
+    #[test]
+    fn patches_are_normalized_and_checked() {
+        let p =
+            RunPatch { name: Some("  a ".into()), notes: None, tags: Some(vec![" x".into(), "".into(), "x ".into()]) };
+        let p = p.normalized();
+        assert_eq!((p.name.as_deref(), p.tags.clone()), (Some("a"), Some(vec!["x".to_string()])));
+        assert!(p.validate().is_empty());
+        assert_eq!(RunPatch::default().validate().len(), 1);
+        let long = RunPatch { name: Some("n".repeat(MAX_NAME_CHARS + 1)), ..Default::default() };
+        assert_eq!(long.validate()[0].field, "name");
+    }
+
+    #[test]
+    fn loads_in_words() {
+        let mut spec: RunSpec = serde_json::from_value(serde_json::json!({
+            "target": "http://x", "load": {"kind": "concurrency", "concurrency": 4},
+            "workload": {"kind": "synthetic", "input_tokens": {"min": 1, "max": 1}, "output_tokens": {"min": 1, "max": 1}}
+        }))
+        .unwrap();
+        assert_eq!(describe_load(&spec), "concurrency 4");
+        spec.sweep = vec![1.0, 8.0];
+        assert_eq!(describe_load(&spec), "concurrency 1, 8");
+        spec.load = LoadSpec::Rate { rate_rps: 2.5, arrival: Arrival::Poisson };
+        spec.sweep.clear();
+        assert_eq!(describe_load(&spec), "rate 2.5/s poisson");
+    }
+}

@@ -1,0 +1,130 @@
+import { test, expect, Page, Locator, APIRequestContext } from '@playwright/test';
+import { readFileSync } from 'fs';
+
+// The archive: two short demo runs land on the Runs page, get compared, renamed, exported and deleted.
+
+/** Pixels of a given series colour on a canvas (the line itself, not axes or labels). */
+async function linePixels(canvas: Locator, rgb: [number, number, number]): Promise<number> {
+  return canvas.evaluate((el: HTMLCanvasElement, c) => {
+    const ctx = el.getContext('2d');
+    if (!ctx || el.width === 0 || el.height === 0) return 0;
+    const { data } = ctx.getImageData(0, 0, el.width, el.height);
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i] - c[0]) + Math.abs(data[i + 1] - c[1]) + Math.abs(data[i + 2] - c[2]) < 40) n++;
+    }
+    return n;
+  }, rgb);
+}
+
+const BLUE: [number, number, number] = [76, 194, 255];
+const GREEN: [number, number, number] = [62, 207, 142];
+const RED: [number, number, number] = [240, 82, 107];
+
+async function hydrated(page: Page) {
+  await expect(page.getByTestId('connection')).toHaveText(/^\s*connected\s*$/);
+}
+
+/** Starts a short run on the built-in demo target and waits until it has completed; returns its id. */
+async function demoRun(request: APIRequestContext, name: string, concurrency: number, requests: number): Promise<string> {
+  const demo = await (await request.get('/api/demo')).json();
+  const resp = await request.post('/api/runs', {
+    data: {
+      name,
+      target: demo.target,
+      load: { kind: 'concurrency', concurrency },
+      requests,
+      workload: { kind: 'synthetic', input_tokens: { min: 16, max: 16 }, output_tokens: { min: 16, max: 16 } },
+    },
+  });
+  expect(resp.status()).toBe(201);
+  const { id } = await resp.json();
+  await expect
+    .poll(async () => (await (await request.get(`/api/runs/${id}`)).json()).status, { timeout: 45_000 })
+    .toBe('completed');
+  return id;
+}
+
+const row = (page: Page, id: string) => page.locator(`[data-testid="run-row"][data-id="${id}"]`);
+
+test('two runs: listed, filtered, compared, renamed, exported, deleted', async ({ page }) => {
+  test.setTimeout(150_000);
+  const a = await demoRun(page.request, 'e2e archive A', 4, 48);
+  const b = await demoRun(page.request, 'e2e archive B', 8, 96);
+
+  // The Runs page lists both, newest first, with real links.
+  await page.goto('/runs');
+  await hydrated(page);
+  await expect(row(page, a).locator(`a[href="/runs/${a}"]`)).toHaveText('e2e archive A');
+  await expect(row(page, b).locator(`a[href="/runs/${b}"]`)).toHaveText('e2e archive B');
+  await expect(row(page, a).getByTestId('run-row-status')).toHaveText('completed');
+  const ids = await page.getByTestId('run-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+  expect(ids.indexOf(b)).toBeLessThan(ids.indexOf(a));
+
+  // The filter narrows by name.
+  await page.getByTestId('runs-search').fill('archive a');
+  await expect(page.getByTestId('run-row')).toHaveCount(1);
+  await expect(row(page, a)).toBeVisible();
+  await page.getByTestId('runs-search').fill('');
+  await expect(row(page, b)).toBeVisible();
+
+  // Rename in place.
+  await row(page, a).getByTestId('run-rename').click();
+  await row(page, a).getByTestId('rename-input').fill('vLLM c=4');
+  await row(page, a).getByTestId('rename-input').press('Enter');
+  await expect(row(page, a).getByTestId('run-link')).toHaveText('vLLM c=4');
+  expect((await (await page.request.get(`/api/runs/${a}`)).json()).spec.name).toBe('vLLM c=4');
+  await page.screenshot({ path: 'test-results/screens/runs.png', fullPage: true });
+
+  // Tick both and compare.
+  await expect(page.getByTestId('compare-selected')).toBeDisabled();
+  await row(page, a).getByTestId('run-select').check();
+  await row(page, b).getByTestId('run-select').check();
+  await page.getByTestId('compare-selected').click();
+  await expect(page).toHaveURL(new RegExp(`/compare\\?runs=${a},${b}$`));
+  await hydrated(page);
+  await expect(page.getByTestId('compare-row')).toHaveCount(2);
+  await expect(page.getByTestId('compare-table')).toContainText('vLLM c=4');
+  await expect(page.getByTestId('compare-table')).toContainText('e2e archive B');
+  await expect(page.getByTestId('compare-table').locator('.delta').first()).toHaveText(/^[+-]\d+\.\d%$/);
+  // One line per run on each chart, in the run's colour.
+  for (const chart of ['compare-tokens', 'compare-ttft']) {
+    await expect.poll(() => linePixels(page.getByTestId(chart), BLUE), { timeout: 15_000 }).toBeGreaterThan(50);
+    await expect.poll(() => linePixels(page.getByTestId(chart), GREEN), { timeout: 15_000 }).toBeGreaterThan(50);
+  }
+  await page.screenshot({ path: 'test-results/screens/compare.png', fullPage: true });
+
+  // The run page of an archived run: charts from the archive, the latency distribution, the downloads.
+  await page.goto(`/runs/${a}`);
+  await hydrated(page);
+  await expect(page.getByTestId('run-status')).toHaveText('completed');
+  await expect.poll(() => linePixels(page.getByTestId('chart-tokens'), BLUE), { timeout: 15_000 }).toBeGreaterThan(50);
+  await expect(page.getByTestId('latency-note')).toContainText('48 measured');
+  await expect.poll(() => linePixels(page.getByTestId('chart-latency-cdf'), RED), { timeout: 15_000 }).toBeGreaterThan(50);
+  await page.screenshot({ path: 'test-results/screens/run-archived.png', fullPage: true });
+
+  const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+  expect(json.suggestedFilename()).toBe(`tokenscope-${a}-report.json`);
+  const report = JSON.parse(readFileSync(await json.path(), 'utf8'));
+  expect(report.requests_completed).toBe(48);
+  expect(report.ttft_ms.p50).toBeGreaterThan(0);
+
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-requests').click()]);
+  const lines = readFileSync(await csv.path(), 'utf8').trim().split('\n');
+  expect(lines[0]).toMatch(/^step,index,t_send_ms,scheduler_lag_ms,ttft_ms,e2e_ms,/);
+  expect(lines).toHaveLength(49);
+  expect(lines.slice(1).every((l) => l.split(',').length === lines[0].split(',').length)).toBe(true);
+
+  const [gpu] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-telemetry').click()]);
+  const gpuLines = readFileSync(await gpu.path(), 'utf8').trim().split('\n');
+  expect(gpuLines[0]).toMatch(/^unix_ms,t_s,gpu_index,uuid,simulated,/);
+  expect(gpuLines.length).toBeGreaterThan(2);
+
+  // Back to the Runs page by the navigation (rows fetched in the browser this time); delete after a confirmation.
+  await page.getByTestId('nav-runs').click();
+  await expect(page).toHaveURL(/\/runs$/);
+  page.once('dialog', (d) => d.accept());
+  await row(page, b).getByTestId('run-delete').click();
+  await expect(row(page, b)).toHaveCount(0);
+  expect((await page.request.get(`/api/runs/${b}`)).status()).toBe(404);
+});

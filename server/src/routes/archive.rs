@@ -1,0 +1,116 @@
+//! The archive API: the Runs page's rows, rename/annotate and delete, and a run's stored series and latency
+//! distribution (for the run and compare pages).
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+
+use app::protocol::archive::{LatencyCdf, RunPatch, RunSeries, RunSummary};
+use app::protocol::live_run::RunView;
+
+use super::error::{ApiError, ApiJson};
+use super::run_ws::thin_per_gpu;
+use super::runs::find;
+use crate::hub::looks_like_id;
+use crate::state::AppState;
+
+/// Rows the Runs page lists at most.
+pub const LIST_LIMIT: i64 = 500;
+/// Points per distribution in `GET /api/runs/{id}/latency`.
+pub const CDF_POINTS: usize = 200;
+/// GPU samples per GPU in `GET /api/runs/{id}/series`.
+pub const SERIES_POINTS_PER_GPU: usize = 1200;
+
+fn internal(e: impl Into<anyhow::Error>) -> ApiError {
+    ApiError::Internal(e.into())
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no run has the id {id:?}"))
+}
+
+/// The archive's rows, newest first, with the run in progress (if any) on top.
+pub async fn summaries_of(state: &AppState) -> Result<Vec<RunSummary>, ApiError> {
+    let views = state.store.list_runs(LIST_LIMIT).await.map_err(internal)?;
+    Ok(views
+        .iter()
+        .map(|v| match state.runs.get(&v.id) {
+            // The archive holds a live run's first view only; memory has its progress.
+            Some(live) if v.status.is_live() => RunSummary::of(&live.view()),
+            _ => RunSummary::of(v),
+        })
+        .collect())
+}
+
+/// `GET /api/runs/summaries`: one row per archived run, newest first.
+pub async fn summaries(State(state): State<AppState>) -> Result<Json<Vec<RunSummary>>, ApiError> {
+    summaries_of(&state).await.map(Json)
+}
+
+fn refuse_live(state: &AppState, id: &str, what: &str) -> Result<(), ApiError> {
+    match state.runs.get(id) {
+        Some(run) if run.view().status.is_live() => Err(ApiError::Conflict(format!(
+            "run {id} is still in progress: stop it or wait for it to end before you {what} it"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `PATCH /api/runs/{id}`: changes the name, notes or tags of an ended run; the run as it now is.
+pub async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<RunPatch>,
+) -> Result<Json<RunView>, ApiError> {
+    let patch = patch.normalized();
+    let errors = patch.validate();
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    if !looks_like_id(&id) {
+        return Err(not_found(&id));
+    }
+    refuse_live(&state, &id, "rename")?;
+    if !state.store.update_meta(&id, &patch).await.map_err(internal)? {
+        return Err(not_found(&id));
+    }
+    // Later reads come from the archive, which has the new name.
+    state.runs.forget(&id);
+    state.store.load_run(&id).await.map_err(internal)?.map(Json).ok_or_else(|| not_found(&id))
+}
+
+/// `DELETE /api/runs/{id}`: deletes an ended run and its series; `204`, `409` for a live run.
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    if !looks_like_id(&id) {
+        return Err(not_found(&id));
+    }
+    refuse_live(&state, &id, "delete")?;
+    let stored = state.store.delete_run(&id).await.map_err(internal)?;
+    let in_memory = state.runs.get(&id).is_some() && state.runs.forget(&id);
+    if stored || in_memory {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&id))
+    }
+}
+
+/// `GET /api/runs/{id}/series`: the stored windows and GPU samples (at most 1200 per GPU) of a run.
+pub async fn series(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RunSeries>, ApiError> {
+    find(&state, &id).await?;
+    let mut series = state.store.load_series(&id).await.map_err(internal)?;
+    series.gpu = thin_per_gpu(series.gpu, SERIES_POINTS_PER_GPU);
+    Ok(Json(series))
+}
+
+/// `GET /api/runs/{id}/latency`: TTFT and E2E distributions of the run's measured, successful requests.
+pub async fn latency(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<LatencyCdf>, ApiError> {
+    find(&state, &id).await?;
+    let (ttft, e2e) = state.store.load_latencies(&id).await.map_err(internal)?;
+    Ok(Json(LatencyCdf {
+        requests: ttft.len().max(e2e.len()) as u64,
+        ttft: LatencyCdf::points(&ttft, CDF_POINTS),
+        e2e: LatencyCdf::points(&e2e, CDF_POINTS),
+    }))
+}

@@ -1,0 +1,67 @@
+//! Downloads of an archived run (`Content-Disposition: attachment`): the report as `tokenscope run --json` writes
+//! it, the requests and the GPU telemetry as CSV, and a Markdown summary for a pull request.
+
+use axum::{
+    extract::{Path, State},
+    http::header::{CONTENT_DISPOSITION, CONTENT_TYPE},
+    response::{IntoResponse, Response},
+};
+
+use app::protocol::live_run::RunView;
+
+use super::error::ApiError;
+use super::runs::find;
+use crate::export::{csv, file_name, markdown};
+use crate::state::AppState;
+
+fn attachment(content_type: &'static str, name: String, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    ([(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, disposition)], body).into_response()
+}
+
+fn internal(e: impl Into<anyhow::Error>) -> ApiError {
+    ApiError::Internal(e.into())
+}
+
+/// The run, refusing one still in progress (its files would be partial).
+async fn ended(state: &AppState, id: &str) -> Result<RunView, ApiError> {
+    let view = find(state, id).await?;
+    if view.status.is_live() {
+        return Err(ApiError::Conflict(format!("run {id} is still in progress: export it once it has ended")));
+    }
+    Ok(view)
+}
+
+/// `GET /api/runs/{id}/export.json`: the report (`RunResult`), exactly as `tokenscope run --json FILE` writes it.
+pub async fn report_json(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let view = ended(&state, &id).await?;
+    let Some(result) = view.result else {
+        return Err(ApiError::NotFound(format!(
+            "run {id} has no report: it ended before its load produced one ({})",
+            view.verdict.as_deref().unwrap_or(view.status.as_str())
+        )));
+    };
+    let body = serde_json::to_string_pretty(&result).map_err(internal)?;
+    Ok(attachment("application/json", file_name(&id, "report.json"), body))
+}
+
+/// `GET /api/runs/{id}/export/requests.csv`: one line per request, warmup and failures included.
+pub async fn requests_csv(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    ended(&state, &id).await?;
+    let records = state.store.load_requests(&id).await.map_err(internal)?;
+    Ok(attachment("text/csv; charset=utf-8", file_name(&id, "requests.csv"), csv::requests(&records)))
+}
+
+/// `GET /api/runs/{id}/export/telemetry.csv`: every GPU sample stored with the run.
+pub async fn telemetry_csv(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let view = ended(&state, &id).await?;
+    let series = state.store.load_series(&id).await.map_err(internal)?;
+    let body = csv::telemetry(&series.gpu, view.started_unix_ms);
+    Ok(attachment("text/csv; charset=utf-8", file_name(&id, "telemetry.csv"), body))
+}
+
+/// `GET /api/runs/{id}/export/summary.md`: a Markdown table of the run (one row per sweep step).
+pub async fn summary_md(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let view = ended(&state, &id).await?;
+    Ok(attachment("text/markdown; charset=utf-8", file_name(&id, "summary.md"), markdown::summary(&view)))
+}
