@@ -107,6 +107,7 @@ pub fn CompareTable(
             .map(|(i, c)| {
                 let (r, g, b) = PALETTE[i % PALETTE.len()];
                 let report = headline(c.view.result.as_ref()).cloned();
+                let simulated = report.as_ref().and_then(|r| r.gpu.as_ref()).is_some_and(|g| g.simulated);
                 let cells = METRICS
                     .iter()
                     .map(|m| {
@@ -141,7 +142,11 @@ pub fn CompareTable(
                             <a href=format!("/runs/{}", c.view.id)>{c.name()}</a>
                         </td>
                         <td>{c.view.status.as_str()}</td>
-                        <td>{crate::protocol::archive::describe_load(&c.view.spec)}</td>
+                        <td>
+                            {crate::protocol::archive::describe_load(&c.view.spec)}
+                            {c.view.demo.then(|| view! { <span class="tag tag-sim">"demo"</span> })}
+                            {simulated.then(|| view! { <span class="tag tag-sim">"simulated GPU"</span> })}
+                        </td>
                         {cells}
                     </tr>
                 }
