@@ -88,10 +88,15 @@ test('two runs: listed, filtered, compared, renamed, exported, deleted', async (
   await expect(page.getByTestId('compare-table')).toContainText('e2e archive B');
   await expect(page.getByTestId('compare-table').locator('.delta').first()).toHaveText(/^[+-]\d+\.\d%$/);
   // One line per run on each chart, in the run's colour.
-  for (const chart of ['compare-tokens', 'compare-ttft']) {
+  for (const chart of ['compare-tokens', 'compare-ttft', 'compare-ttft-cdf', 'compare-e2e-cdf']) {
     await expect.poll(() => linePixels(page.getByTestId(chart), BLUE), { timeout: 15_000 }).toBeGreaterThan(50);
     await expect.poll(() => linePixels(page.getByTestId(chart), GREEN), { timeout: 15_000 }).toBeGreaterThan(50);
   }
+  // GPU power and energy per token: one row per run, both with (simulated) figures; no sweep, no sweep chart.
+  await expect(page.getByTestId('energy-row')).toHaveCount(2);
+  await expect(page.getByTestId('compare-energy')).toContainText(/\d W/);
+  await expect(page.getByTestId('compare-energy')).toContainText(/J\/token/);
+  await expect(page.getByTestId('compare-sweep')).toHaveCount(0);
   await page.screenshot({ path: 'test-results/screens/compare.png', fullPage: true });
 
   // The run page of an archived run: charts from the archive, the latency distribution, the downloads.
@@ -102,6 +107,15 @@ test('two runs: listed, filtered, compared, renamed, exported, deleted', async (
   await expect(page.getByTestId('latency-note')).toContainText('48 measured');
   await expect.poll(() => linePixels(page.getByTestId('chart-latency-cdf'), RED), { timeout: 15_000 }).toBeGreaterThan(50);
   await page.screenshot({ path: 'test-results/screens/run-archived.png', fullPage: true });
+
+  // The page's charts as one PNG, stacked in the browser.
+  const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-png').click()]);
+  expect(png.suggestedFilename()).toBe(`tokenscope-${a}-charts.png`);
+  await png.saveAs('test-results/screens/run-charts-download.png');
+  const pngBytes = readFileSync(await png.path());
+  expect(pngBytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+  // Height (big-endian at byte 20): several 220 px charts one under another.
+  expect(pngBytes.readUInt32BE(20)).toBeGreaterThan(3 * 220);
 
   const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
   expect(json.suggestedFilename()).toBe(`tokenscope-${a}-report.json`);
@@ -127,4 +141,35 @@ test('two runs: listed, filtered, compared, renamed, exported, deleted', async (
   await row(page, b).getByTestId('run-delete').click();
   await expect(row(page, b)).toHaveCount(0);
   expect((await page.request.get(`/api/runs/${b}`)).status()).toBe(404);
+});
+
+test('an imported sweep report is compared with a run: throughput against TTFT p99', async ({ page }) => {
+  test.setTimeout(90_000);
+  const a = await demoRun(page.request, 'e2e sweep base', 2, 24);
+  const report = await (await page.request.get(`/api/runs/${a}/export.json`)).json();
+  // Two steps made from the run's report: the second twice as fast and slower to first token.
+  const faster = { ...report, load: { kind: 'concurrency', concurrency: 8 },
+    output_tokens_per_s: report.output_tokens_per_s * 2, ttft_ms: { ...report.ttft_ms, p99: report.ttft_ms.p99 * 1.5 } };
+  const sweep = { started_at_ms: report.started_at_ms, steps: [report, faster], best_step: 1, stopped: false,
+    verdict: null, preflight: null };
+  const resp = await page.request.post('/api/runs/import', { data: { report: sweep, name: 'e2e imported sweep' } });
+  expect(resp.status()).toBe(201);
+  const { id } = await resp.json();
+
+  await page.goto(`/compare?runs=${a},${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId('compare-row')).toHaveCount(2);
+  await expect(page.getByTestId('compare-table')).toContainText('e2e imported sweep');
+  await expect(page.getByTestId('compare-table')).toContainText('concurrency 2, 8');
+  // The sweep's line (second colour) on the throughput-vs-latency chart.
+  await expect.poll(() => linePixels(page.getByTestId('compare-sweep'), GREEN), { timeout: 15_000 }).toBeGreaterThan(50);
+  await expect(page.getByTestId('energy-row')).toHaveCount(2);
+  await page.screenshot({ path: 'test-results/screens/compare-sweep.png', fullPage: true });
+
+  // The imported run's page: tagged, with its note, its summary per step.
+  await page.goto(`/runs/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId('run-status')).toHaveText('completed');
+  await expect(page.getByTestId('run-notes')).toContainText('Imported from a report file');
+  await expect(page.getByTestId('latency-note')).toContainText('No per-request records');
 });

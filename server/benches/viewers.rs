@@ -55,6 +55,7 @@ impl Server {
             no_demo: false,
             gpu_interval: Duration::from_millis(250),
             gpus: None,
+            token: None,
         };
         let app = Application::build(&args).await.expect("the app starts");
         let addr = app.addr();

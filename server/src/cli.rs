@@ -29,6 +29,8 @@ pub enum Command {
     Mock(crate::commands::mock::MockArgs),
     /// Show live GPU telemetry (NVML) like `nvidia-smi dmon`, with GPM activity and energy.
     Gpu(crate::commands::gpu::GpuArgs),
+    /// Add a report written by `tokenscope run --json` (or downloaded as export.json) to the run archive.
+    Import(crate::commands::import::ImportArgs),
 }
 
 /// Options of `tokenscope serve`.
@@ -62,4 +64,9 @@ pub struct ServeArgs {
     /// also simulates one GPU (labelled simulated everywhere) so the demo's charts move.
     #[arg(long, env = "TOKENSCOPE_NO_DEMO")]
     pub no_demo: bool,
+    /// Access token the dashboard and API require (`Authorization: Bearer TOKEN`, or log in once in the browser).
+    /// Required on a non-loopback --host: without one, `serve` generates a token and prints a login link.
+    /// A loopback bind without a token stays open. Never written to the log.
+    #[arg(long, value_name = "TOKEN", env = "TOKENSCOPE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }

@@ -2,11 +2,13 @@
 // The dashboard's deeply nested Leptos view types need more than the default 128 query depth.
 #![recursion_limit = "256"]
 
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod export;
 pub mod hub;
+pub mod import;
 pub mod logging;
 pub mod mock;
 pub mod routes;

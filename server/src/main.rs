@@ -12,6 +12,7 @@ async fn main() -> std::process::ExitCode {
         Command::Run(args) => server::commands::run::main(args).await,
         Command::Mock(args) => server::commands::mock::main(args).await,
         Command::Gpu(args) => server::commands::gpu::main(args).await,
+        Command::Import(args) => server::commands::import::main(args).await,
     };
     match result {
         Ok(code) => code,

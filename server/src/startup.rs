@@ -4,13 +4,16 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Instant};
 
 use anyhow::Context;
 use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderValue},
+    middleware,
     routing::{get, post},
     Router,
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use app::{
     protocol::{
@@ -23,6 +26,7 @@ use app::{
 };
 
 use crate::{
+    auth::Access,
     cli::ServeArgs,
     hub::RunManager,
     mock::{serve_mock, MockConfig},
@@ -32,17 +36,30 @@ use crate::{
     telemetry::{Telemetry, TelemetryConfig},
 };
 
-/// Every route of the app: API, WebSockets, server-rendered pages, then static files.
+/// Largest request body any route accepts; `routes::error` names it in its 413 message.
+pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+
+/// Content-Security-Policy of every response. The Leptos hydration script is an inline `<script type=module>`
+/// that instantiates WebAssembly, hence `'unsafe-inline'` and `'wasm-unsafe-eval'`; live data comes over
+/// WebSockets to this same server.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+     connect-src 'self' ws: wss:; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; \
+     frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+/// Every route of the app: API, WebSockets, server-rendered pages, then static files; behind the access-token
+/// gate, with security headers on every response and a 2 MiB body limit.
 pub fn router(state: AppState) -> Router {
     let pages = generate_route_list(App);
     Router::new()
         .route("/api/health", get(routes::health::health))
+        .route("/login", get(routes::login::login_page).post(routes::login::login))
         .route(LIVE_WS_PATH, get(routes::live::live_ws))
         .route(METRICS_PATH, get(routes::metrics::metrics))
         .route(GPU_API_PATH, get(routes::gpu_api::gpu_snapshot))
         .route(GPU_WS_PATH, get(routes::gpu_ws::gpu_ws))
         .route("/api/runs", get(routes::runs::list).post(routes::runs::create))
         .route("/api/runs/summaries", get(routes::archive::summaries))
+        .route("/api/runs/import", post(routes::archive::import))
         .route("/api/runs/{id}", get(routes::runs::get).patch(routes::archive::patch).delete(routes::archive::delete))
         .route("/api/runs/{id}/series", get(routes::archive::series))
         .route("/api/runs/{id}/latency", get(routes::archive::latency))
@@ -59,7 +76,18 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state.clone(), routes::login::require_token))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // The span names the path only: a `?token=` login link must not reach the log.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .with_state(state)
 }
 
@@ -79,11 +107,13 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    access: Arc<Access>,
 }
 
 impl Application {
     /// Opens the archive, finds the site and binds `host:port` (port 0 picks a free port).
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        let access = Arc::new(Access::resolve(args.token.clone(), &args.host).map_err(anyhow::Error::msg)?);
         let site_root = site::resolve(args.site_root.as_deref()).map_err(anyhow::Error::msg)?;
         let store = Store::connect(&args.db).await?;
         let interrupted = store.mark_interrupted().await?;
@@ -107,8 +137,8 @@ impl Application {
         let demo_target = if args.no_demo { None } else { Some(start_demo_target().await?) };
         let telemetry = start_telemetry(args, demo_target.is_some()).await?;
         let runs = RunManager::new(store.clone(), telemetry.clone(), demo_target);
-        let state = AppState { leptos_options, store, info, telemetry, runs };
-        Ok(Application { listener, router: router(state) })
+        let state = AppState { leptos_options, store, info, telemetry, runs, access: access.clone() };
+        Ok(Application { listener, router: router(state), access })
     }
 
     /// The address actually bound.
@@ -116,12 +146,19 @@ impl Application {
         self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// What `serve` prints at start: the address, and how to log in when a token is required.
+    pub fn banner(&self) -> String {
+        self.access.banner(self.addr())
+    }
+
     /// Serves until `shutdown` resolves.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        // Connection info gives the failed-login limiter each client's IP.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
     }
 }
 
@@ -168,9 +205,8 @@ async fn start_telemetry(args: &ServeArgs, demo: bool) -> anyhow::Result<Telemet
 /// `tokenscope serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let app = Application::build(&args).await?;
-    let addr = app.addr();
     tracing::info!(db = %args.db, "archive ready");
-    eprintln!("tokenscope {} — dashboard at http://{addr}/", env!("CARGO_PKG_VERSION"));
+    eprintln!("{}", app.banner());
     app.run_until(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

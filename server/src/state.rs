@@ -20,6 +20,8 @@ pub struct AppState {
     pub telemetry: crate::telemetry::Telemetry,
     /// The dashboard's runs.
     pub runs: crate::hub::RunManager,
+    /// Who may use the dashboard: the access token and the failed-login limiter.
+    pub access: Arc<crate::auth::Access>,
 }
 
 /// Facts about this server process.

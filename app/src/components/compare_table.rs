@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::chart::PALETTE;
-use crate::protocol::archive::{display_name, headline};
+use crate::protocol::archive::{display_name, headline, LatencyCdf};
 use crate::protocol::event::WindowStats;
 use crate::protocol::live_run::RunView;
 use crate::protocol::report::RunReport;
@@ -16,6 +16,8 @@ pub struct Compared {
     pub view: RunView,
     /// Its windows, in time order.
     pub windows: Vec<WindowStats>,
+    /// Its TTFT and E2E distributions (empty for a run without request records, e.g. an imported report).
+    pub latency: LatencyCdf,
 }
 
 impl Compared {

@@ -1,9 +1,10 @@
 //! What a run page adds once the run has ended, from the archive: the latency distributions of its requests and
-//! the downloads of its report, requests, telemetry and summary.
+//! the downloads of its report, requests, telemetry and summary, and its charts as one PNG (drawn in the browser).
 
 use leptos::prelude::*;
 
 use super::chart::{Series, TimeChart, PALETTE};
+use super::png_export::PngButton;
 use crate::protocol::archive::{CdfPoint, LatencyCdf};
 
 /// A CDF as a chart line: x = latency (ms), y = percent of requests.
@@ -97,6 +98,7 @@ pub fn ExportLinks(
             <a href=format!("{base}/export/summary.md") download="" data-testid="export-summary">
                 "summary (Markdown)"
             </a>
+            <PngButton run_id />
         </nav>
     }
 }

@@ -1,10 +1,14 @@
-//! Compare: two to six archived runs overlaid on a time axis relative to each run's start, with a summary table
-//! of changes against a baseline run.
+//! Compare: two to six archived runs overlaid on a time axis relative to each run's start, their latency CDFs,
+//! throughput against latency over sweep steps, GPU power and energy per token, and a summary table of changes
+//! against a baseline run.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::chart::{Series, TimeChart, PALETTE};
+use crate::components::compare_charts::{
+    any_sweep, cdf_overlay, cdf_x_range, sweep_overlay, sweep_x_range, EnergyBars,
+};
 use crate::components::compare_table::{CompareTable, Compared};
 use crate::components::runs_table::{MAX_COMPARE, MIN_COMPARE};
 use crate::protocol::event::WindowStats;
@@ -36,14 +40,18 @@ fn overlay(runs: &[Compared], f: fn(&WindowStats) -> Option<f64>) -> Vec<Series>
 #[cfg(feature = "hydrate")]
 async fn fetch(ids: Vec<String>) -> (Vec<Compared>, Vec<String>) {
     use crate::api::get_json;
-    use crate::protocol::archive::RunSeries;
+    use crate::protocol::archive::{LatencyCdf, RunSeries};
     use crate::protocol::live_run::RunView;
     let (mut runs, mut problems) = (Vec::new(), Vec::new());
     for id in ids {
         let view = get_json::<RunView>(&format!("/api/runs/{id}")).await;
         let series = get_json::<RunSeries>(&format!("/api/runs/{id}/series")).await;
         match (view, series) {
-            (Ok(view), Ok(series)) => runs.push(Compared { view, windows: series.windows }),
+            (Ok(view), Ok(series)) => {
+                // A run without request records (an imported report) has no distribution: its lines stay empty.
+                let latency = get_json::<LatencyCdf>(&format!("/api/runs/{id}/latency")).await.unwrap_or_default();
+                runs.push(Compared { view, windows: series.windows, latency })
+            }
             (Err(e), _) | (_, Err(e)) => problems.push(format!("run {id}: {}", e.message())),
         }
     }
@@ -77,6 +85,13 @@ pub fn ComparePage() -> impl IntoView {
     });
     let tokens = Signal::derive(move || runs.with(|r| overlay(r, |w| Some(w.output_tokens_per_s))));
     let ttft = Signal::derive(move || runs.with(|r| overlay(r, |w| w.ttft_p50_ms)));
+    let ttft_cdf = Signal::derive(move || runs.with(|r| cdf_overlay(r, |l| &l.ttft)));
+    let ttft_cdf_x = Signal::derive(move || runs.with(|r| cdf_x_range(r, |l| &l.ttft)));
+    let e2e_cdf = Signal::derive(move || runs.with(|r| cdf_overlay(r, |l| &l.e2e)));
+    let e2e_cdf_x = Signal::derive(move || runs.with(|r| cdf_x_range(r, |l| &l.e2e)));
+    let sweeps = Signal::derive(move || runs.with(|r| sweep_overlay(r)));
+    let sweeps_x = Signal::derive(move || sweeps.with(|s| sweep_x_range(s)));
+    let has_sweep = move || runs.with(|r| any_sweep(r));
     let x_range = Signal::derive(move || {
         let last = runs.with(|r| {
             r.iter()
@@ -154,7 +169,41 @@ pub fn ComparePage() -> impl IntoView {
                         legend=false
                         testid="compare-ttft"
                     />
+                    <TimeChart
+                        title="TTFT distribution (CDF)"
+                        y_unit="% of requests"
+                        x_desc="TTFT (ms)"
+                        series=ttft_cdf
+                        x_range=ttft_cdf_x
+                        y_floor=100.0
+                        legend=false
+                        testid="compare-ttft-cdf"
+                    />
+                    <TimeChart
+                        title="End-to-end latency distribution (CDF)"
+                        y_unit="% of requests"
+                        x_desc="E2E (ms)"
+                        series=e2e_cdf
+                        x_range=e2e_cdf_x
+                        y_floor=100.0
+                        legend=false
+                        testid="compare-e2e-cdf"
+                    />
+                    <Show when=has_sweep>
+                        <TimeChart
+                            title="Throughput vs TTFT p99 (sweep steps)"
+                            y_unit="TTFT p99 (ms)"
+                            x_desc="output tok/s"
+                            series=sweeps
+                            x_range=sweeps_x
+                            legend=false
+                            testid="compare-sweep"
+                        />
+                    </Show>
                 </div>
+                <h2>"GPU power and energy"</h2>
+                <p class="muted">"Mean power of the run's GPUs over the measured window, and joules per output token."</p>
+                <EnergyBars runs />
                 <h2>"Summary"</h2>
                 <p class="muted">
                     "Each run's figures (the best step of a sweep), and in colour the change against the baseline."

@@ -4,7 +4,7 @@
 
 mod args;
 mod progress;
-mod record;
+pub mod record;
 mod series;
 mod table;
 

@@ -1,12 +1,15 @@
 //! The archive API: the Runs page's rows, rename/annotate and delete, and a run's stored series and latency
-//! distribution (for the run and compare pages).
+//! distribution (for the run and compare pages), and the import of a report file.
 
 use axum::{
-    extract::{Path, State},
+    body::Bytes,
+    extract::{Path, Query, State},
     http::StatusCode,
     Json,
 };
+use serde::Deserialize;
 
+use app::protocol::api::RunCreated;
 use app::protocol::archive::{LatencyCdf, RunPatch, RunSeries, RunSummary};
 use app::protocol::live_run::RunView;
 
@@ -14,6 +17,7 @@ use super::error::{ApiError, ApiJson};
 use super::run_ws::thin_per_gpu;
 use super::runs::find;
 use crate::hub::looks_like_id;
+use crate::import::{imported_view, parse_report, ImportError};
 use crate::state::AppState;
 
 /// Rows the Runs page lists at most.
@@ -113,4 +117,47 @@ pub async fn latency(State(state): State<AppState>, Path(id): Path<String>) -> R
         ttft: LatencyCdf::points(&ttft, CDF_POINTS),
         e2e: LatencyCdf::points(&e2e, CDF_POINTS),
     }))
+}
+
+/// Query of `POST /api/runs/import`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ImportQuery {
+    /// Name for the imported run (a `name` in an envelope body wins).
+    pub name: Option<String>,
+}
+
+/// `POST /api/runs/import`: archives a report (`tokenscope run --json` / `export.json`: a run's report, or a
+/// sweep's with `steps`) as an ended run with a new id, tagged `imported`. The body is the report itself (name in
+/// `?name=`) or `{"report": …, "name": …}`. `201` with the new run; `400` when the body is not JSON, `422` when
+/// it is not a report.
+pub async fn import(
+    State(state): State<AppState>,
+    Query(query): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<RunCreated>), ApiError> {
+    let bad = |e: ImportError| {
+        let status = match e {
+            ImportError::Syntax(_) => StatusCode::BAD_REQUEST,
+            ImportError::Shape(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::BadBody { status, message: e.to_string() }
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| bad(ImportError::Syntax(e.to_string())))?;
+    let (report, name) = match value {
+        serde_json::Value::Object(mut envelope) if envelope.contains_key("report") => {
+            let name = match envelope.remove("name") {
+                Some(serde_json::Value::String(n)) => Some(n),
+                Some(serde_json::Value::Null) | None => query.name,
+                Some(_) => return Err(bad(ImportError::Shape("`name` must be a string".into()))),
+            };
+            (envelope.remove("report").unwrap_or_default(), name)
+        }
+        report => (report, query.name),
+    };
+    let result = parse_report(report).map_err(bad)?;
+    let view = imported_view(&result, name.as_deref()).map_err(bad)?;
+    state.store.save_run_with_meta(&view).await.map_err(internal)?;
+    let id = view.id;
+    Ok((StatusCode::CREATED, Json(RunCreated { url: format!("runs/{id}"), id })))
 }

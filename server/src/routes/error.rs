@@ -77,7 +77,9 @@ fn rejection_error(r: JsonRejection) -> ApiError {
         }
         JsonRejection::JsonSyntaxError(e) => format!("the body is not valid JSON: {}", source_text(e)),
         JsonRejection::JsonDataError(e) => format!("the body does not match the expected fields: {}", source_text(e)),
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => "the body is too large (the limit is 2 MiB)".into(),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("the body is too large (the limit is {} MiB)", crate::startup::BODY_LIMIT_BYTES >> 20)
+        }
         _ => r.body_text(),
     };
     ApiError::BadBody { status, message }

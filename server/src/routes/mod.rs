@@ -7,6 +7,7 @@ pub mod gpu_api;
 pub mod gpu_ws;
 pub mod health;
 pub mod live;
+pub mod login;
 pub mod metrics;
 pub mod run_ws;
 pub mod runs;

@@ -64,6 +64,20 @@ impl Store {
         Ok(())
     }
 
+    /// Saves an ended run with its notes and tags in one transaction (an imported report: no series).
+    pub async fn save_run_with_meta(&self, run: &RunView) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        upsert_run(&mut tx, run).await?;
+        sqlx::query("UPDATE runs SET notes = ?, tags_json = ? WHERE id = ?")
+            .bind(&run.notes)
+            .bind(serde_json::to_string(&run.tags).unwrap_or_else(|_| "[]".into()))
+            .bind(&run.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A run's last saved view, with the user's name, notes and tags and the stored status applied.
     pub async fn load_run(&self, id: &str) -> Result<Option<RunView>, StoreError> {
         let row: Option<RunRow> = sqlx::query_as(

@@ -11,7 +11,9 @@ use app::protocol::gpu::{GpuSample, TelemetryStatus};
 use app::protocol::live_run::{RunResult, RunStatus, RunView, RunWsFrame};
 use server::store::{SeriesBatch, Store};
 
-use crate::helpers::{demo_spec, spawn_app_with, spawn_demo_app, TestApp};
+use app::protocol::api::RunCreated;
+
+use crate::helpers::{demo_spec, spawn_app, spawn_app_with, spawn_demo_app, TestApp};
 
 /// A finished 40-request demo run; returns its id.
 async fn finished_run(app: &TestApp) -> String {
@@ -197,4 +199,67 @@ async fn a_run_cut_off_by_a_crash_comes_back_interrupted_with_its_charts() {
         }
         other => panic!("first frame must be hello, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn an_exported_report_imports_as_a_new_archived_run() {
+    let app = spawn_demo_app().await;
+    let id = finished_run(&app).await;
+    let original = download(&app, &format!("/api/runs/{id}/export.json"), "application/json").await;
+
+    let resp = app.http.post(format!("{}/api/runs/import?name=from%20file", app.base)).body(original.clone());
+    let resp = resp.send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: RunCreated = resp.json().await.unwrap();
+    assert_ne!(created.id, id, "an import gets a new id");
+    assert_eq!(created.url, format!("runs/{}", created.id));
+
+    let view = app.run(&created.id).await;
+    let source = app.run(&id).await;
+    assert_eq!(
+        (view.status, view.spec.name.as_str(), view.spec.target.as_str()),
+        (RunStatus::Completed, "from file", "")
+    );
+    assert_eq!(view.tags, vec!["imported"]);
+    assert!(view.notes.contains("Imported"), "{}", view.notes);
+    assert_eq!(view.result, source.result, "the same figures");
+    assert_eq!(view.spec.load, source.spec.load);
+    assert_eq!(view.spec.model, source.spec.model);
+    let rows: Vec<RunSummary> = app.get_json("/api/runs/summaries").await;
+    let row = rows.iter().find(|r| r.id == created.id).expect("the import is listed");
+    let source_row = rows.iter().find(|r| r.id == id).unwrap();
+    assert_eq!((row.output_tokens_per_s, row.ttft_p99_ms), (source_row.output_tokens_per_s, source_row.ttft_p99_ms));
+    let again = download(&app, &format!("/api/runs/{}/export.json", created.id), "application/json").await;
+    // Compared parsed: serde_json (without `float_roundtrip`) may move a float's last digit through the archive.
+    let parse = |s: &str| serde_json::from_str::<RunResult>(s).unwrap();
+    assert_eq!(parse(&again), parse(&original), "exporting the import gives the report back");
+
+    // A sweep wrapped in an envelope with its name.
+    let step: Value = serde_json::from_str(&original).unwrap();
+    let sweep = json!({ "started_at_ms": 1, "steps": [step, step], "best_step": 1, "stopped": false,
+        "verdict": null, "preflight": null });
+    let resp = app.post_json("/api/runs/import", &json!({ "report": sweep, "name": "sweep" })).await;
+    assert_eq!(resp.status(), 201);
+    let created: RunCreated = resp.json().await.unwrap();
+    let view = app.run(&created.id).await;
+    assert_eq!((view.spec.name.as_str(), view.spec.sweep.len()), ("sweep", 2));
+    assert!(matches!(view.result, Some(RunResult::Sweep(ref s)) if s.best_step == Some(1)));
+}
+
+#[tokio::test]
+async fn a_malformed_import_says_what_is_wrong() {
+    let app = spawn_app().await;
+    let post = |body: &'static str| app.http.post(format!("{}/api/runs/import", app.base)).body(body).send();
+    let resp = post("{not json").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("not valid JSON"), "{body}");
+    let resp = post(r#"{"started_at_ms": 1, "requests_completed": 3}"#).await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("missing field `load`"), "{body}");
+    let resp = post(r#"{"report": {"steps": []}, "name": 3}"#).await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let rows: Vec<RunSummary> = app.get_json("/api/runs/summaries").await;
+    assert!(rows.is_empty(), "nothing was archived");
 }

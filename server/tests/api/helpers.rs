@@ -20,6 +20,8 @@ pub struct TestApp {
     pub authority: String,
     /// HTTP client for the API.
     pub http: reqwest::Client,
+    /// What `serve` would print at start (address, and how to log in when a token is required).
+    pub banner: String,
     _dir: tempfile::TempDir,
 }
 
@@ -50,12 +52,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
         no_demo: true,
         gpu_interval: Duration::from_millis(250),
         gpus: None,
+        token: None,
     };
     configure(&mut args);
     let app = Application::build(&args).await.expect("app builds");
-    let addr = app.addr();
+    let mut addr = app.addr();
+    if addr.ip().is_unspecified() {
+        // A public bind (0.0.0.0) is reached over loopback in tests.
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let banner = app.banner();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base: format!("http://{addr}"), authority: addr.to_string(), http: reqwest::Client::new(), _dir: dir }
+    let (base, authority, http) = (format!("http://{addr}"), addr.to_string(), reqwest::Client::new());
+    TestApp { base, authority, http, banner, _dir: dir }
 }
 
 impl TestApp {

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod archive;
+mod auth;
+mod hardening;
 mod helpers;
 mod run_ws;
 mod runs;

@@ -88,6 +88,7 @@ async fn spawn_simulated_app() -> (String, tempfile::TempDir) {
         simulate_gpu: Some(2),
         gpu_interval: Duration::from_millis(100),
         gpus: None,
+        token: None,
         no_demo: true,
     };
     let app = Application::build(&args).await.expect("app builds");

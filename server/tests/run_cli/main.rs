@@ -198,6 +198,17 @@ fn a_sweep_against_the_mock_marks_a_best_step() {
     assert!(sweep["best_step"].is_number(), "{sweep}");
     assert_eq!(sweep["steps"][1]["load"]["rate_rps"], 40.0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("★ best"));
+
+    // The sweep's file goes into an archive as an imported run; a file that is not a report exits 2.
+    let db = format!("sqlite://{}", dir.path().join("imported.db").display());
+    let file = json.to_str().unwrap();
+    let out = tokenscope(&["import", file, "--name", "sweep from file", "--db", &db]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim().len(), 22, "prints the new run's id");
+    std::fs::write(dir.path().join("not.json"), "[]").unwrap();
+    let out = tokenscope(&["import", dir.path().join("not.json").to_str().unwrap(), "--db", &db]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a tokenscope run report"), "{}", stderr(&out));
 }
 
 #[test]

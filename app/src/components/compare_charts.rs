@@ -1,0 +1,162 @@
+//! The Compare page's overlays beyond the time axis: latency CDFs (TTFT and E2E, one line per run), throughput
+//! against TTFT p99 over the steps of sweeps, and each run's GPU mean power and energy per token as bars.
+
+use leptos::prelude::*;
+
+use super::chart::{nice_ceiling, Series, PALETTE};
+use super::compare_table::Compared;
+use super::run_archive::cdf_line;
+use crate::protocol::archive::{headline, CdfPoint, LatencyCdf};
+use crate::protocol::live_run::RunResult;
+
+/// One CDF line per run: x = latency (ms), y = percent of requests at or below it.
+pub fn cdf_overlay(runs: &[Compared], pick: fn(&LatencyCdf) -> &[CdfPoint]) -> Vec<Series> {
+    runs.iter().enumerate().map(|(i, c)| cdf_line(&c.name(), i, pick(&c.latency))).collect()
+}
+
+/// The x range (ms) from a little under every run's fastest request in `pick` to a little over the slowest, so
+/// that close distributions stay apart.
+pub fn cdf_x_range(runs: &[Compared], pick: fn(&LatencyCdf) -> &[CdfPoint]) -> (f64, f64) {
+    let ends = runs.iter().filter_map(|c| Some((pick(&c.latency).first()?.ms, pick(&c.latency).last()?.ms)));
+    let (lo, hi) = ends.fold((f64::MAX, 0.0_f64), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
+    if hi <= 0.0 {
+        return (0.0, 1.0);
+    }
+    let span = (hi - lo).max(hi * 0.02);
+    ((lo - span * 0.1).max(0.0).floor(), (hi + span * 0.1).ceil())
+}
+
+/// True when at least one run is a sweep.
+pub fn any_sweep(runs: &[Compared]) -> bool {
+    runs.iter().any(|c| matches!(c.view.result, Some(RunResult::Sweep(_))))
+}
+
+/// One line per sweep over its steps: x = output tok/s, y = TTFT p99 (ms); single runs draw nothing but keep
+/// their colour so the legend stays right.
+pub fn sweep_overlay(runs: &[Compared]) -> Vec<Series> {
+    runs.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut points: Vec<(f64, f64)> = match &c.view.result {
+                Some(RunResult::Sweep(s)) => s
+                    .steps
+                    .iter()
+                    .filter(|r| r.ttft_ms.count > 0)
+                    .map(|r| (r.output_tokens_per_s, r.ttft_ms.p99))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series { label: c.name(), color: PALETTE[i % PALETTE.len()], points }
+        })
+        .collect()
+}
+
+/// The x range (tok/s) of [`sweep_overlay`].
+pub fn sweep_x_range(series: &[Series]) -> (f64, f64) {
+    let max = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.0, f64::max);
+    (0.0, nice_ceiling(max * 1.05))
+}
+
+/// A run's GPU figures for the bars: (mean power W, J per output token, simulated).
+fn energy_of(c: &Compared) -> (Option<f64>, Option<f64>, bool) {
+    let gpu = headline(c.view.result.as_ref()).and_then(|r| r.gpu.as_ref());
+    (gpu.and_then(|g| g.mean_power_w), gpu.and_then(|g| g.j_per_output_token), gpu.is_some_and(|g| g.simulated))
+}
+
+/// Bar width in percent of the largest value of its column.
+pub fn bar_percent(value: f64, max: f64) -> f64 {
+    if max > 0.0 && value.is_finite() {
+        (value / max * 100.0).clamp(0.0, 100.0)
+    } else {
+        0.0
+    }
+}
+
+/// Per run: GPU mean power and energy per output token (the headline step of a sweep), as bars.
+#[component]
+pub fn EnergyBars(
+    /// The runs, in the order of the URL.
+    #[prop(into)]
+    runs: Signal<Vec<Compared>>,
+) -> impl IntoView {
+    let rows = move || {
+        let runs = runs.get();
+        let figures: Vec<_> = runs.iter().map(energy_of).collect();
+        let max_w = figures.iter().filter_map(|f| f.0).fold(0.0, f64::max);
+        let max_j = figures.iter().filter_map(|f| f.1).fold(0.0, f64::max);
+        runs.iter()
+            .zip(figures)
+            .enumerate()
+            .map(|(i, (c, (power, joules, simulated)))| {
+                let (r, g, b) = PALETTE[i % PALETTE.len()];
+                let bar = move |v: Option<f64>, max: f64, digits: usize, unit: &'static str| match v {
+                    Some(v) => view! {
+                        <td class="bar-cell">
+                            <span class="bar" style=format!("width: {:.1}%; background: rgb({r}, {g}, {b})", 0.7 * bar_percent(v, max))></span>
+                            <span class="bar-value">{format!("{v:.digits$} {unit}")}</span>
+                        </td>
+                    }
+                    .into_any(),
+                    None => view! { <td class="bar-cell muted">"no GPU telemetry"</td> }.into_any(),
+                };
+                view! {
+                    <tr data-testid="energy-row">
+                        <td>
+                            <span class="swatch" style=format!("background: rgb({r}, {g}, {b})")></span>
+                            {c.name()}
+                            {simulated.then(|| view! { <span class="tag tag-sim">"simulated GPU"</span> })}
+                        </td>
+                        {bar(power, max_w, 1, "W")}
+                        {bar(joules, max_j, 3, "J/token")}
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <table class="table energy-bars" data-testid="compare-energy">
+            <thead>
+                <tr>
+                    <th>"Run"</th>
+                    <th>"GPU mean power"</th>
+                    <th>"Energy per output token"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdf_ranges_hug_the_data() {
+        let run = |ms: &[f64]| Compared {
+            view: serde_json::from_value(serde_json::json!({
+                "id": "x", "status": "completed", "started_unix_ms": 0, "progress": {
+                    "done": 0, "failed": 0, "total": null, "elapsed_s": 0.0, "planned_s": null, "eta_s": null,
+                    "in_flight": 0, "step": 0, "steps": 1, "output_tokens": 0 },
+                "preflight_states": [], "verdict": null, "error_samples": [], "result": null, "demo": false,
+                "spec": { "target": "", "load": {"kind": "concurrency", "concurrency": 1}, "workload": {
+                    "kind": "synthetic", "input_tokens": {"min": 1, "max": 1}, "output_tokens": {"min": 1, "max": 1}}}
+            }))
+            .unwrap(),
+            windows: Vec::new(),
+            latency: LatencyCdf { requests: 0, ttft: LatencyCdf::points(ms, 10), e2e: Vec::new() },
+        };
+        let (lo, hi) = cdf_x_range(&[run(&[120.0, 122.0]), run(&[124.0])], |l| &l.ttft);
+        assert!(lo < 120.0 && lo > 100.0 && hi > 124.0 && hi < 130.0, "{lo}..{hi}");
+        assert_eq!(cdf_x_range(&[run(&[])], |l| &l.ttft), (0.0, 1.0));
+    }
+
+    #[test]
+    fn bars_scale_to_the_largest_value() {
+        assert_eq!(bar_percent(50.0, 200.0), 25.0);
+        assert_eq!(bar_percent(3.0, 0.0), 0.0);
+        assert_eq!(bar_percent(f64::NAN, 1.0), 0.0);
+        assert_eq!(bar_percent(2.0, 1.0), 100.0);
+    }
+}

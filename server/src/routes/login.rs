@@ -1,0 +1,234 @@
+//! The access-token gate: a middleware in front of every route but `/api/health` and `/login`, the login form,
+//! and the `?token=` login link. API and WebSocket requests without the token get 401 JSON; pages get the form.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, Form, Query, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{Html, IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+
+use app::protocol::api::ApiErrorBody;
+
+use crate::state::AppState;
+
+/// The cookie a browser carries the token in.
+pub const COOKIE: &str = "tokenscope_token";
+
+/// Lets a request through when no token is required, or when it carries the token (bearer header, cookie, or a
+/// `?token=` login link, which sets the cookie and redirects to the same address without the token).
+pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let access = &state.access;
+    let path = req.uri().path();
+    if !access.required() || path == "/api/health" || path == "/login" {
+        return next.run(req).await;
+    }
+    let ip = client_ip(&req);
+    if let Some(presented) = bearer(req.headers()) {
+        if access.limiter().blocked(ip) {
+            return too_many(true);
+        }
+        if access.accepts(presented) {
+            return next.run(req).await;
+        }
+        access.limiter().fail(ip);
+        return unauthorized(true, "the bearer token is wrong");
+    }
+    if cookie(req.headers()).is_some_and(|c| access.accepts(c)) {
+        return next.run(req).await;
+    }
+    let api = is_api(path);
+    if let Some((token, rest)) = query_token(&req) {
+        if access.limiter().blocked(ip) {
+            return too_many(api);
+        }
+        if access.accepts(&token) {
+            let to = if rest.is_empty() { path.to_owned() } else { format!("{path}?{rest}") };
+            return logged_in(req.headers(), &token, &to);
+        }
+        access.limiter().fail(ip);
+        return unauthorized(api, "the token in the address is wrong");
+    }
+    unauthorized(api, "")
+}
+
+/// What the login form posts.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    /// The access token as typed.
+    pub token: String,
+}
+
+/// `GET /login`: the form (or straight to `/` when no token is required).
+pub async fn login_page(State(state): State<AppState>) -> Response {
+    if !state.access.required() {
+        return redirect("/");
+    }
+    (StatusCode::OK, Html(page(""))).into_response()
+}
+
+/// `POST /login`: sets the cookie and redirects to `/` on the right token; the form again (401) on a wrong one;
+/// 429 after too many failures from one IP.
+pub async fn login(
+    State(state): State<AppState>,
+    req_ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let access = &state.access;
+    if !access.required() {
+        return redirect("/");
+    }
+    if access.limiter().blocked(req_ip.0) {
+        return too_many(false);
+    }
+    if access.accepts(&form.token) {
+        return logged_in(&headers, &form.token, "/");
+    }
+    access.limiter().fail(req_ip.0);
+    (StatusCode::UNAUTHORIZED, Html(page("That token is not right."))).into_response()
+}
+
+/// The client's IP address (unspecified when the server was not started with connection info).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(ip_of(parts.extensions.get::<ConnectInfo<SocketAddr>>())))
+    }
+}
+
+fn client_ip(req: &Request) -> IpAddr {
+    ip_of(req.extensions().get::<ConnectInfo<SocketAddr>>())
+}
+
+fn ip_of(info: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
+    info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/ws/") || path == "/metrics"
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+fn cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// The `token` query parameter (decoded) and the rest of the query as it came.
+fn query_token(req: &Request) -> Option<(String, String)> {
+    let raw = req.uri().query()?;
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(req.uri()).ok()?;
+    let token = pairs.into_iter().find(|(k, _)| k == "token")?.1;
+    let rest: Vec<&str> = raw.split('&').filter(|p| *p != "token" && !p.starts_with("token=")).collect();
+    Some((token, rest.join("&")))
+}
+
+/// 303 to `to` with the cookie set; `Secure` when the request came over HTTPS (directly or through a proxy).
+fn logged_in(headers: &HeaderMap, token: &str, to: &str) -> Response {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let secure = if https { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
+    let mut resp = redirect(to);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    resp
+}
+
+fn redirect(to: &str) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    let to = if to.starts_with('/') && !to.starts_with("//") { to } else { "/" };
+    if let Ok(value) = HeaderValue::from_str(to) {
+        resp.headers_mut().insert(header::LOCATION, value);
+    }
+    resp
+}
+
+fn unauthorized(api: bool, why: &str) -> Response {
+    if api {
+        let error = format!(
+            "{}this server needs its access token: send `Authorization: Bearer TOKEN`, or log in at /login \
+             (the token was given with --token/TOKENSCOPE_TOKEN, or printed by `serve` at start)",
+            if why.is_empty() { String::new() } else { format!("{why}; ") }
+        );
+        let mut resp = (StatusCode::UNAUTHORIZED, Json(ApiErrorBody { error, fields: Vec::new() })).into_response();
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        resp
+    } else {
+        let note = if why.is_empty() { String::new() } else { "That token is not right.".into() };
+        (StatusCode::UNAUTHORIZED, Html(page(&note))).into_response()
+    }
+}
+
+fn too_many(api: bool) -> Response {
+    let error = "too many failed logins from this address; wait a minute and try again".to_owned();
+    let mut resp = if api {
+        (StatusCode::TOO_MANY_REQUESTS, Json(ApiErrorBody { error, fields: Vec::new() })).into_response()
+    } else {
+        (StatusCode::TOO_MANY_REQUESTS, Html(page(&error))).into_response()
+    };
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    resp
+}
+
+/// The login page: plain HTML, no script. `note` is one of this module's fixed messages (never user input).
+fn page(note: &str) -> String {
+    let note = if note.is_empty() { String::new() } else { format!("<p class=\"note\" role=\"alert\">{note}</p>") };
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>tokenscope — log in</title>\
+         <style>body{{font-family:system-ui,sans-serif;background:#0f1115;color:#e6e6e6;display:grid;\
+         place-items:center;min-height:100vh;margin:0}}form{{display:grid;gap:.75rem;width:20rem}}\
+         input,button{{font:inherit;padding:.5rem;border-radius:.375rem;border:1px solid #444}}\
+         button{{background:#3b82f6;color:#fff;border:0;cursor:pointer}}.note{{color:#f87171}}\
+         p{{margin:0}}</style></head><body><form method=\"post\" action=\"/login\" data-testid=\"login-form\">\
+         <h1>tokenscope</h1><p>This dashboard needs its access token: the one given with <code>--token</code> \
+         or <code>TOKENSCOPE_TOKEN</code>, or the one <code>serve</code> printed at start.</p>{note}\
+         <label>Access token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" \
+         required autofocus data-testid=\"login-token\"></label>\
+         <button type=\"submit\" data-testid=\"login-submit\">Log in</button></form></body></html>"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_read_from_header_cookie_and_query() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; tokenscope_token=xyz; b=2"));
+        assert_eq!(bearer(&h), Some("abc"));
+        assert_eq!(cookie(&h), Some("xyz"));
+        let req = Request::builder().uri("/runs?x=1&token=a%2Bb&y=2").body(axum::body::Body::empty()).unwrap();
+        assert_eq!(query_token(&req), Some(("a+b".into(), "x=1&y=2".into())));
+    }
+
+    #[test]
+    fn redirects_stay_on_this_site() {
+        let loc = |to| redirect(to).headers()[header::LOCATION].to_str().unwrap().to_owned();
+        assert_eq!(loc("/runs?x=1"), "/runs?x=1");
+        assert_eq!(loc("//evil.example/"), "/");
+    }
+}
