@@ -8,11 +8,13 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
+ORIG_PATH   := $(PATH)
 CARGO_BIN   := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3; exit}' Cargo.lock)
 CARGO_LEPTOS_VERSION := 0.3.10
+BINARYEN_VERSION := 132
 SITE        := target/site
 PKG         := $(SITE)/pkg
 WASM_TARGET := wasm32-unknown-unknown
@@ -42,8 +44,12 @@ setup: tools browser node-deps ## install the toolchain pieces, Chromium and the
 tools:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	@if [ "$$(wasm-bindgen --version 2>/dev/null | awk '{print $$2}')" != "$(WASM_BINDGEN_VERSION)" ]; then \
-	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (≈7 min once)"; \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (≈2 min once)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
+	@# wasm-opt on the PATH for every shell, so `cargo leptos build --release` finds it instead of downloading it
+	@# from GitHub (which fails on registry-only machines). npm's binaryen@132; Debian's v108 breaks hydration.
+	@PATH="$(ORIG_PATH):$(CARGO_BIN)" wasm-opt --version 2>/dev/null | grep -q 'version $(BINARYEN_VERSION)' || { echo "installing binaryen@$(BINARYEN_VERSION) (npm -g)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO npm install -g --no-audit --no-fund binaryen@$(BINARYEN_VERSION); }
 
 browser:
 	@command -v chromium >/dev/null || { echo "installing Debian's chromium"; \
