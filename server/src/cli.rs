@@ -8,9 +8,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "tokenscope", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; without one, `serve` with its defaults (what `cargo leptos watch` runs).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
     /// Log more (debug level for tokenscope's own modules). `RUST_LOG` overrides.
     #[arg(short, long, global = true)]
     pub verbose: bool,
@@ -69,4 +69,18 @@ pub struct ServeArgs {
     /// A loopback bind without a token stays open. Never written to the log.
     #[arg(long, value_name = "TOKEN", env = "TOKENSCOPE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+/// `tokenscope` without a subcommand: `serve` with its defaults and environment (what `cargo leptos watch` runs).
+#[derive(Debug, Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+impl Cli {
+    /// The subcommand, or `serve` with its defaults when none was given.
+    pub fn command_or_serve(self) -> Command {
+        self.command.unwrap_or_else(|| Command::Serve(ServeOnly::parse_from(["tokenscope"]).args))
+    }
 }

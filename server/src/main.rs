@@ -7,7 +7,7 @@ use server::cli::{Cli, Command};
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     server::logging::init(cli.verbose);
-    let result = match cli.command {
+    let result = match cli.command_or_serve() {
         Command::Serve(args) => server::startup::serve(args).await,
         Command::Run(args) => server::commands::run::main(args).await,
         Command::Mock(args) => server::commands::mock::main(args).await,
