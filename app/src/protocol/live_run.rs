@@ -54,6 +54,24 @@ pub enum RunResult {
     Single(Box<RunReport>),
 }
 
+impl RunResult {
+    /// How a run with this result ended: stopped when cancelled, failed when nothing completed or a verdict
+    /// explains an early end, completed otherwise (a missed SLO is still a completed run).
+    pub fn status(&self) -> RunStatus {
+        let (stopped, verdict, completed) = match self {
+            RunResult::Single(r) => (r.stopped, r.verdict.is_some(), r.requests_completed),
+            RunResult::Sweep(s) => (s.stopped, s.verdict.is_some(), s.steps.iter().map(|r| r.requests_completed).sum()),
+        };
+        if stopped {
+            RunStatus::Stopped
+        } else if completed == 0 || verdict {
+            RunStatus::Failed
+        } else {
+            RunStatus::Completed
+        }
+    }
+}
+
 /// How far a run has got.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct Progress {

@@ -228,16 +228,17 @@ async fn execute(
         Ok(RunOutcome::Single(mut r)) => {
             r.preflight = pf_json;
             attach(telemetry, std::slice::from_mut(&mut r), now_ms(), &[], None);
-            let status = outcome_status(r.stopped, r.requests_completed == 0 || r.verdict.is_some());
             let verdict =
                 r.verdict.clone().or_else(|| (r.requests_completed == 0).then(|| "no request completed".into()));
-            (status, verdict, Some(RunResult::Single(Box::new(r))))
+            let result = RunResult::Single(Box::new(r));
+            (result.status(), verdict, Some(result))
         }
         Ok(RunOutcome::Sweep(mut s)) => {
             s.preflight = pf_json;
             attach(telemetry, &mut s.steps, now_ms(), &[], None);
-            let failed = s.verdict.is_some() || s.steps.iter().all(|st| st.requests_completed == 0);
-            (outcome_status(s.stopped, failed), s.verdict.clone(), Some(RunResult::Sweep(s)))
+            let verdict = s.verdict.clone();
+            let result = RunResult::Sweep(s);
+            (result.status(), verdict, Some(result))
         }
         Err(e) => (RunStatus::Failed, Some(e.to_string()), None),
     }
@@ -248,15 +249,5 @@ fn set_sim_load(telemetry: &Telemetry, in_flight: u64, tokens_per_s: f64) {
     if let Some(load) = telemetry.sim_load() {
         load.set_in_flight(in_flight);
         load.set_tokens_per_s(tokens_per_s);
-    }
-}
-
-fn outcome_status(stopped: bool, failed: bool) -> RunStatus {
-    if stopped {
-        RunStatus::Stopped
-    } else if failed {
-        RunStatus::Failed
-    } else {
-        RunStatus::Completed
     }
 }

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use app::protocol::live_run::{Progress, RunResult, RunStatus, RunView};
+use app::protocol::live_run::{Progress, RunResult, RunView};
 use app::protocol::spec::RunSpec;
 
 use crate::hub::new_run_id;
@@ -79,19 +79,13 @@ impl RecordArgs {
 
 /// The archive's view of a finished CLI run.
 pub fn archived_view(spec: &RunSpec, result: &RunResult, preflight_states: Vec<String>) -> RunView {
-    let (started, stopped, verdict, reports) = match result {
-        RunResult::Single(r) => (r.started_at_ms, r.stopped, r.verdict.clone(), vec![r.as_ref()]),
-        RunResult::Sweep(s) => (s.started_at_ms, s.stopped, s.verdict.clone(), s.steps.iter().collect()),
+    let (started, verdict, reports) = match result {
+        RunResult::Single(r) => (r.started_at_ms, r.verdict.clone(), vec![r.as_ref()]),
+        RunResult::Sweep(s) => (s.started_at_ms, s.verdict.clone(), s.steps.iter().collect()),
     };
     let completed: u64 = reports.iter().map(|r| r.requests_completed).sum();
     let failed: u64 = reports.iter().map(|r| r.requests_failed).sum();
-    let status = if stopped {
-        RunStatus::Stopped
-    } else if completed == 0 || verdict.is_some() {
-        RunStatus::Failed
-    } else {
-        RunStatus::Completed
-    };
+    let status = result.status();
     let progress = Progress {
         done: completed + failed,
         failed,
