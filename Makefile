@@ -30,7 +30,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 DB   ?= sqlite://tokenscope.db
 
-.PHONY: help start setup tools browser node-deps site release build serve test check fmt-check clippy unit e2e dev-tools watch dist
+.PHONY: help start setup tools browser nginx node-deps site release build serve test check fmt-check clippy unit e2e dev-tools watch dist
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ start: setup release ## install what is missing, build (release) and serve the d
 	$(BIN) serve --host $(HOST) --port $(PORT) --db $(DB)
 
 # ---------- installing (idempotent: each step skips what is already there) ----------
-setup: tools browser node-deps ## install the toolchain pieces, Chromium and the npm packages
+setup: tools browser nginx node-deps fuzz-tools ## install the toolchain pieces, Chromium, nginx (e2e TLS proxy) and the npm packages
 
 tools:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -56,9 +56,20 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# nginx: the TLS-terminating reverse proxy the e2e run puts in front of tokenscope (end2end/proxy/).
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "installing Debian's nginx-light"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx-light; }
+
 node-deps:
 	@if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
 	  cd end2end && npm ci --no-audit --no-fund; fi
+
+# cargo-fuzz and the nightly toolchain it needs (libFuzzer's coverage instrumentation), for `make fuzz-smoke`/`fuzz`.
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@cargo fuzz --version >/dev/null 2>&1 || { echo "installing cargo-fuzz (≈1 min once)"; cargo install cargo-fuzz --locked; }
 
 dev-tools: tools ## also install cargo-leptos (for `cargo leptos watch`; ≈18 min once)
 	@[ "$$(cargo-leptos --version 2>/dev/null | awk '{print $$2}')" = "$(CARGO_LEPTOS_VERSION)" ] || \
@@ -70,7 +81,7 @@ watch: dev-tools node-deps ## rebuild and reload on every change (cargo leptos w
 # ---------- building ----------
 site: tools node-deps ## the browser bundle: wasm + JS glue + CSS + public/ into target/site
 	cargo build -p app --lib --target $(WASM_TARGET) --no-default-features --features hydrate --profile $(WASM_PROFILE)
-	@mkdir -p $(PKG)
+	@rm -rf $(PKG) && mkdir -p $(PKG)  # no stale files (e.g. cargo-leptos' differently named wasm)
 	wasm-bindgen --target web --no-typescript --out-dir $(PKG) --out-name tokenscope $(WASM_OUT)
 	@if [ "$(WASM_PROFILE)" != dev ]; then \
 	  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
@@ -93,7 +104,7 @@ dist: release ## a folder to copy to a GPU pod: target/dist/tokenscope/{tokensco
 	@echo "target/dist/tokenscope-linux-x86_64.tar.gz"
 
 # ---------- testing ----------
-test: setup check unit e2e ## every test: fmt, clippy (ssr + hydrate), cargo tests, end2end in Chromium
+test: setup check unit fuzz-smoke e2e ## every test: fmt, clippy (ssr + hydrate), cargo tests (faults included), 30 s of each fuzz target, end2end in Chromium
 
 check: fmt-check clippy
 
@@ -104,9 +115,36 @@ clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p app --lib --target $(WASM_TARGET) --no-default-features --features hydrate -- -D warnings
 
-unit: ## cargo tests (unit + integration: the real server on port 0)
-	cargo test --workspace
+unit: ## cargo tests (unit + integration: the real server on port 0; the archive on SQLite and on PostgreSQL)
+	pg=$$(.ci/postgres start); TOKENSCOPE_TEST_POSTGRES=$$pg cargo test --workspace
 
-e2e: site ## Playwright in Debian's Chromium against the debug binary and target/site
+# Projects (end2end/playwright.config.ts): dashboard; login (a --token server on 0.0.0.0); proxy (nginx TLS proxy at /
+# and at /pod/ in front of a `--base-path /pod` server).
+e2e: site nginx ## Playwright in Debian's Chromium against the debug binary and target/site (+ nginx TLS proxy)
 	cargo build -p server
 	cd end2end && TOKENSCOPE_BIN=../target/debug/tokenscope npx playwright test
+
+# ---------- fuzzing (server/fuzz: its own workspace and target dir; targets sse_parse, runspec_validate) ----------
+.PHONY: fuzz-tools fuzz-build fuzz-smoke fuzz
+FUZZ_SECONDS ?= 1800
+# New inputs go to server/fuzz/target/corpus/<target> (not tracked); server/fuzz/corpus/<target> holds the seeds.
+# A crash stops the run and leaves its input in server/fuzz/artifacts/<target>/ (`cargo +nightly fuzz run -O
+# <target> <file>` replays it).
+define fuzz_run
+	@mkdir -p server/fuzz/target/corpus/$(1)
+	@echo "fuzzing $(1) for $(2) s"
+	@cd server && cargo +nightly fuzz run -O $(1) fuzz/target/corpus/$(1) fuzz/corpus/$(1) -- -max_total_time=$(2) \
+	  -print_final_stats=1 > fuzz/target/$(1).log 2>&1 || { tail -60 fuzz/target/$(1).log; exit 1; }
+	@grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' server/fuzz/target/$(1).log
+endef
+
+fuzz-build: fuzz-tools
+	cd server && cargo +nightly fuzz build -O
+
+fuzz-smoke: fuzz-build ## 30 s of each fuzz target (part of `make test`)
+	$(call fuzz_run,sse_parse,30)
+	$(call fuzz_run,runspec_validate,30)
+
+fuzz: fuzz-build ## fuzz each target for FUZZ_SECONDS (default 1800) — the long run
+	$(call fuzz_run,sse_parse,$(FUZZ_SECONDS))
+	$(call fuzz_run,runspec_validate,$(FUZZ_SECONDS))

@@ -1,4 +1,6 @@
 //! Calls from the browser to tokenscope's JSON API (browser only).
+//!
+//! Every function takes an app path (`/api/runs`) and adds the base path itself ([`crate::paths::url`]).
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -49,27 +51,37 @@ async fn answer<R: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<R
 
 /// `POST path` with a JSON body; the JSON answer or the error.
 pub async fn post_json<B: Serialize, R: DeserializeOwned>(path: &str, body: &B) -> Result<R, ApiError> {
-    let req = gloo_net::http::Request::post(path).json(body).map_err(|e| ApiError::Network(e.to_string()))?;
+    let req = gloo_net::http::Request::post(&crate::paths::url(path))
+        .json(body)
+        .map_err(|e| ApiError::Network(e.to_string()))?;
     let resp = req.send().await.map_err(|e| ApiError::Network(e.to_string()))?;
     answer(resp).await
 }
 
 /// `GET path`; the JSON answer or the error.
 pub async fn get_json<R: DeserializeOwned>(path: &str) -> Result<R, ApiError> {
-    let resp = gloo_net::http::Request::get(path).send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    let resp = gloo_net::http::Request::get(&crate::paths::url(path))
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
     answer(resp).await
 }
 
 /// `PATCH path` with a JSON body; the JSON answer or the error.
 pub async fn patch_json<B: Serialize, R: DeserializeOwned>(path: &str, body: &B) -> Result<R, ApiError> {
-    let req = gloo_net::http::Request::patch(path).json(body).map_err(|e| ApiError::Network(e.to_string()))?;
+    let req = gloo_net::http::Request::patch(&crate::paths::url(path))
+        .json(body)
+        .map_err(|e| ApiError::Network(e.to_string()))?;
     let resp = req.send().await.map_err(|e| ApiError::Network(e.to_string()))?;
     answer(resp).await
 }
 
 /// `DELETE path`; `Ok` on any 2xx (the body, if any, is ignored).
 pub async fn delete(path: &str) -> Result<(), ApiError> {
-    let resp = gloo_net::http::Request::delete(path).send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    let resp = gloo_net::http::Request::delete(&crate::paths::url(path))
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
     if (200..300).contains(&resp.status()) {
         return Ok(());
     }

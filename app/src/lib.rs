@@ -9,6 +9,7 @@
 pub mod api;
 pub mod components;
 pub mod pages;
+pub mod paths;
 pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod ssr_data;
@@ -26,19 +27,25 @@ use pages::{
 };
 
 /// The HTML document around the app: head, hydration scripts and the body the app renders into.
+///
+/// The base path (`serve --base-path`, from the [`paths::BasePath`] context) goes into a `<meta>` the hydrated app
+/// reads, and in front of the hydration scripts' `/pkg/…` and the icon.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let base = paths::base();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <meta name=paths::META_NAME content=base.clone() />
+                <link rel="icon" type="image/svg+xml" href=paths::url("/favicon.svg") />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options root=base />
                 <MetaTags />
             </head>
-            <body>
+            // `viewer` for a share-link viewer: the stylesheet hides what they may not use (`share_panel`).
+            <body class=components::share_panel::body_class()>
                 <App />
             </body>
         </html>
@@ -53,20 +60,26 @@ pub const NAV: [(&str, &str); 4] =
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The router matches and navigates under the base path; `<A href>` does not add it, hence `paths::url`.
+    let base = paths::base();
     view! {
-        <Stylesheet id="tokenscope-css" href="/pkg/tokenscope.css" />
+        <Stylesheet id="tokenscope-css" href=paths::url("/pkg/tokenscope.css") />
         <Title text="tokenscope" />
-        <Router>
+        <Router base=base>
             <header class="topbar">
-                <a class="brand" href="/" data-testid="brand">
+                <a class="brand owner-only" href=paths::url("/") data-testid="brand">
                     "tokenscope"
                 </a>
-                <nav class="nav" data-testid="nav">
+                <span class="brand viewer-only">"tokenscope"</span>
+                <span class="badge badge-viewer viewer-only" data-testid="read-only-badge">
+                    "Read-only shared view"
+                </span>
+                <nav class="nav owner-only" data-testid="nav">
                     {NAV
                         .iter()
                         .map(|(href, label)| {
                             view! {
-                                <A href=*href exact=true attr:data-testid=format!("nav-{}", label.to_lowercase().replace(' ', "-"))>
+                                <A href=paths::url(href) exact=true attr:data-testid=format!("nav-{}", label.to_lowercase().replace(' ', "-"))>
                                     {*label}
                                 </A>
                             }

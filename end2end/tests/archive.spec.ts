@@ -108,14 +108,16 @@ test('two runs: listed, filtered, compared, renamed, exported, deleted', async (
   await expect.poll(() => linePixels(page.getByTestId('chart-latency-cdf'), RED), { timeout: 15_000 }).toBeGreaterThan(50);
   await page.screenshot({ path: 'test-results/screens/run-archived.png', fullPage: true });
 
-  // The page's charts as one PNG, stacked in the browser.
+  // The run's charts as one PNG, drawn by the server and named after the run.
   const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-png').click()]);
-  expect(png.suggestedFilename()).toBe(`tokenscope-${a}-charts.png`);
+  expect(png.suggestedFilename()).toBe('tokenscope-vLLM-c-4-charts.png');
   await png.saveAs('test-results/screens/run-charts-download.png');
   const pngBytes = readFileSync(await png.path());
-  expect(pngBytes.subarray(1, 4).toString('latin1')).toBe('PNG');
-  // Height (big-endian at byte 20): several 220 px charts one under another.
-  expect(pngBytes.readUInt32BE(20)).toBeGreaterThan(3 * 220);
+  expect(pngBytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+  expect(pngBytes.subarray(12, 16).toString('latin1')).toBe('IHDR');
+  // Width and height (big-endian at bytes 16 and 20): 1600 px wide, the title block and seven time panels tall.
+  expect(pngBytes.readUInt32BE(16)).toBe(1600);
+  expect(pngBytes.readUInt32BE(20)).toBeGreaterThan(1500);
 
   const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
   expect(json.suggestedFilename()).toBe(`tokenscope-${a}-report.json`);

@@ -56,6 +56,7 @@ impl Server {
             gpu_interval: Duration::from_millis(250),
             gpus: None,
             token: None,
+            base_path: String::new(),
         };
         let app = Application::build(&args).await.expect("the app starts");
         let addr = app.addr();

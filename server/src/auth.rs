@@ -83,30 +83,34 @@ impl Access {
         &self.limiter
     }
 
-    /// What `serve` prints on stderr at start. The token itself appears only when it was generated (the user
-    /// cannot know it otherwise); a token the user gave is never printed, since stderr often ends up in a log.
-    pub fn banner(&self, addr: SocketAddr) -> String {
+    /// What `serve` prints on stderr at start: the bound address, how to log in, and `open` — the dashboard's URLs
+    /// with a note each (`startup::open_urls`: loopback, LAN, the RunPod proxy). The token itself appears only
+    /// when it was generated (the user cannot know it otherwise), as `?token=` login links; a token the user gave
+    /// is never printed, since stderr often ends up in a log.
+    pub fn banner(&self, addr: SocketAddr, open: &[(String, &str)]) -> String {
         let version = env!("CARGO_PKG_VERSION");
-        let host = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
-            IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_owned(),
-            IpAddr::V4(ip) => ip.to_string(),
-            IpAddr::V6(ip) => format!("[{ip}]"),
-        };
-        let port = addr.port();
-        let public = if addr.ip().is_loopback() { "" } else { " (or this machine's address)" };
-        match (&self.token, self.source) {
+        let mut out = match (&self.token, self.source) {
             (Some(token), TokenSource::Generated) => format!(
                 "tokenscope {version} — listening on {addr}, access token required\n\
-                 access token (generated; set --token or TOKENSCOPE_TOKEN to choose one): {token}\n\
-                 open http://{host}:{port}/?token={token}{public}"
+                 access token (generated; set --token or TOKENSCOPE_TOKEN to choose one): {token}\n"
             ),
             (Some(_), _) => format!(
-                "tokenscope {version} — dashboard at http://{host}:{port}/{public}\n\
-                 access token: from --token/TOKENSCOPE_TOKEN (log in with it, or send `Authorization: Bearer TOKEN`)"
+                "tokenscope {version} — listening on {addr}, access token required\n\
+                 access token: from --token/TOKENSCOPE_TOKEN (log in with it, or send `Authorization: Bearer TOKEN`)\n"
             ),
-            (None, _) => format!("tokenscope {version} — dashboard at http://{host}:{port}/"),
+            (None, _) => format!("tokenscope {version} — listening on {addr}\n"),
+        };
+        let login = match (&self.token, self.source) {
+            (Some(token), TokenSource::Generated) => format!("?token={token}"),
+            _ => String::new(),
+        };
+        out.push_str("open the dashboard at:");
+        let width = open.iter().map(|(url, _)| url.len()).max().unwrap_or(0) + login.len();
+        for (url, note) in open {
+            let link = format!("{url}{login}");
+            out.push_str(&format!("\n  {link:<width$}  ({note})"));
         }
+        out
     }
 }
 
@@ -194,14 +198,26 @@ mod tests {
         let addr: SocketAddr = "0.0.0.0:3000".parse().unwrap();
         let generated = Access::resolve(None, "0.0.0.0").unwrap();
         let token = generated.token.clone().unwrap();
-        let banner = generated.banner(addr);
+        let open = [
+            ("http://127.0.0.1:3000/".to_owned(), "this machine"),
+            ("https://abc123-3000.proxy.runpod.net/".to_owned(), "RunPod proxy"),
+        ];
+        let banner = generated.banner(addr, &open);
         assert!(banner.contains(&format!("http://127.0.0.1:3000/?token={token}")), "{banner}");
+        assert!(banner.contains(&format!("https://abc123-3000.proxy.runpod.net/?token={token}")), "{banner}");
 
         let given = Access::resolve(Some("user-secret-42".into()), "0.0.0.0").unwrap();
-        let banner = given.banner(addr);
+        let banner = given.banner(addr, &open);
+        assert!(banner.contains("https://abc123-3000.proxy.runpod.net/ "), "{banner}");
+        assert!(!banner.contains("?token="), "{banner}");
         assert!(!banner.contains("user-secret-42"), "{banner}");
         assert!(banner.contains("from --token/TOKENSCOPE_TOKEN"), "{banner}");
         assert!(!format!("{given:?}").contains("user-secret-42"));
+
+        let open_access = Access::resolve(None, "127.0.0.1").unwrap();
+        let banner = open_access.banner("127.0.0.1:3000".parse().unwrap(), &open[..1]);
+        assert!(banner.contains("http://127.0.0.1:3000/  (this machine)"), "{banner}");
+        assert!(!banner.contains("access token") && !banner.contains("?token="), "{banner}");
     }
 
     #[test]

@@ -42,7 +42,8 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one (printed at start).
     #[arg(long, default_value_t = 3000, env = "TOKENSCOPE_PORT")]
     pub port: u16,
-    /// Run archive: `sqlite://FILE` (created when missing).
+    /// Run archive: `sqlite://FILE` (created when missing) or `postgres://USER:PASS@HOST:PORT/DB` (the database must
+    /// exist; tables are created).
     #[arg(long, default_value = "sqlite://tokenscope.db", env = "TOKENSCOPE_DB")]
     pub db: String,
     /// Folder with the dashboard's browser files (pkg/, favicon…). Default: `site/` beside the binary, then
@@ -69,6 +70,16 @@ pub struct ServeArgs {
     /// A loopback bind without a token stays open. Never written to the log.
     #[arg(long, value_name = "TOKEN", env = "TOKENSCOPE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Serve the dashboard under this path prefix, e.g. `/pod` behind a proxy that publishes it at
+    /// https://host/pod/. Every link, fetch, WebSocket and asset URL carries the prefix; requests are accepted with
+    /// it (a proxy that forwards it) or without it (a proxy that strips it). Starts with `/`, no trailing slash.
+    #[arg(long, value_name = "PATH", default_value = "", hide_default_value = true, value_parser = parse_base_path, env = "TOKENSCOPE_BASE_PATH")]
+    pub base_path: String,
+}
+
+/// `--base-path` in its normal form ("" for none or `/`), or why it cannot be used and how to fix it.
+pub fn parse_base_path(raw: &str) -> Result<String, String> {
+    app::paths::normalize(raw).map_err(|why| format!("{why} (--base-path / TOKENSCOPE_BASE_PATH)"))
 }
 
 /// `tokenscope` without a subcommand: `serve` with its defaults and environment (what `cargo leptos watch` runs).
@@ -82,5 +93,30 @@ impl Cli {
     /// The subcommand, or `serve` with its defaults when none was given.
     pub fn command_or_serve(self) -> Command {
         self.command.unwrap_or_else(|| Command::Serve(ServeOnly::parse_from(["tokenscope"]).args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["tokenscope", "serve"].iter().chain(args).copied();
+        match Cli::try_parse_from(argv)?.command_or_serve() {
+            Command::Serve(a) => Ok(a),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn base_path_is_checked_and_normalized() {
+        assert_eq!(serve(&[]).unwrap().base_path, "");
+        assert_eq!(serve(&["--base-path", "/"]).unwrap().base_path, "");
+        assert_eq!(serve(&["--base-path", "/pod"]).unwrap().base_path, "/pod");
+        let err = serve(&["--base-path", "/pod/"]).unwrap_err().to_string();
+        assert!(err.contains("--base-path") && err.contains("try `/pod`"), "{err}");
+        let err = serve(&["--base-path", "pod"]).unwrap_err().to_string();
+        assert!(err.contains("must start with `/`"), "{err}");
+        assert!(serve(&["--base-path", "/pod?x=1"]).is_err());
     }
 }

@@ -1,10 +1,15 @@
 //! Building the router and binding it: the seam integration tests use to start the real app on port 0.
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Instant};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use axum::{
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request},
     http::{header, HeaderValue},
     middleware,
     routing::{get, post},
@@ -13,6 +18,7 @@ use axum::{
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tower::Layer;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use app::{
@@ -67,15 +73,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}/export/requests.csv", get(routes::export::requests_csv))
         .route("/api/runs/{id}/export/telemetry.csv", get(routes::export::telemetry_csv))
         .route("/api/runs/{id}/export/summary.md", get(routes::export::summary_md))
+        .route("/api/runs/{id}/export/charts.png", get(routes::export::charts_png))
         .route("/api/runs/{id}/stop", post(routes::runs::stop))
         .route("/api/preflight", post(routes::runs::check))
         .route("/api/demo", get(routes::runs::demo))
         .route("/ws/runs/{id}", get(routes::run_ws::run_ws))
+        .route("/api/shares", get(routes::shares::list).post(routes::shares::create))
+        .route("/api/shares/{id}", axum::routing::delete(routes::shares::revoke))
+        .route("/api/session", get(routes::shares::session))
+        .route("/s/{id}", get(routes::shares::open))
         .leptos_routes_with_context(&state, pages, page_context(&state), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(base_context(&state), shell))
+        .layer(middleware::from_fn(routes::error::json_api_errors))
         .layer(middleware::from_fn_with_state(state.clone(), routes::login::require_token))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         // The span names the path only: a `?token=` login link must not reach the log.
@@ -91,8 +103,33 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// What server-rendered pages read while rendering: the archive's rows for the Runs page.
+/// What every server-rendered page (the 404 page too) needs: the base path (`app::paths::provide_for_request`).
+fn base_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let base = state.info.base_path.clone();
+    move || app::paths::provide_for_request(&base)
+}
+
+/// Accepts a request under the base path by removing the prefix before routing (`/pod/api/runs` →
+/// `/api/runs`, `/pod` → `/`); a request without it (a proxy that strips the prefix) passes unchanged.
+pub fn strip_base_path(base: &str, mut req: Request) -> Request {
+    let Some(rest) = app::paths::strip(base, req.uri().path()) else { return req };
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+/// What server-rendered pages read while rendering: the base path, and the archive's rows for the Runs page.
 fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let base = base_context(state);
     let source = {
         let state = state.clone();
         RunsSource::new(move || {
@@ -100,7 +137,10 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
             Box::pin(async move { routes::archive::summaries_of(&state).await.map_err(|e| e.to_string()) })
         })
     };
-    move || leptos::prelude::provide_context(source.clone())
+    move || {
+        base();
+        leptos::prelude::provide_context(source.clone());
+    }
 }
 
 /// A bound, not yet serving, application.
@@ -108,12 +148,15 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     access: Arc<Access>,
+    base_path: String,
+    runs: RunManager,
 }
 
 impl Application {
     /// Opens the archive, finds the site and binds `host:port` (port 0 picks a free port).
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         let access = Arc::new(Access::resolve(args.token.clone(), &args.host).map_err(anyhow::Error::msg)?);
+        let base_path = crate::cli::parse_base_path(&args.base_path).map_err(anyhow::Error::msg)?;
         let site_root = site::resolve(args.site_root.as_deref()).map_err(anyhow::Error::msg)?;
         let store = Store::connect(&args.db).await?;
         let interrupted = store.mark_interrupted().await?;
@@ -133,12 +176,12 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let info = Arc::new(ServerInfo { started: Instant::now(), heartbeat_s: 15 });
+        let info = Arc::new(ServerInfo { started: Instant::now(), heartbeat_s: 15, base_path: base_path.clone() });
         let demo_target = if args.no_demo { None } else { Some(start_demo_target().await?) };
         let telemetry = start_telemetry(args, demo_target.is_some()).await?;
         let runs = RunManager::new(store.clone(), telemetry.clone(), demo_target);
-        let state = AppState { leptos_options, store, info, telemetry, runs, access: access.clone() };
-        Ok(Application { listener, router: router(state), access })
+        let state = AppState { leptos_options, store, info, telemetry, runs: runs.clone(), access: access.clone() };
+        Ok(Application { listener, router: router(state), access, base_path, runs })
     }
 
     /// The address actually bound.
@@ -146,9 +189,19 @@ impl Application {
         self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// What `serve` prints at start: the address, and how to log in when a token is required.
+    /// The runs of this server (to stop them at shutdown).
+    pub fn runs(&self) -> RunManager {
+        self.runs.clone()
+    }
+
+    /// What `serve` prints at start: the address, how to log in when a token is required, and the URLs to open
+    /// (loopback, this machine's LAN addresses on a 0.0.0.0 bind, the RunPod proxy when `RUNPOD_POD_ID` is set).
     pub fn banner(&self) -> String {
-        self.access.banner(self.addr())
+        let addr = self.addr();
+        let lan = if addr.ip().is_unspecified() { lan_addresses() } else { Vec::new() };
+        let pod = std::env::var("RUNPOD_POD_ID").ok();
+        let open = open_urls(addr, &self.base_path, &lan, pod.as_deref());
+        self.access.banner(addr, &open)
     }
 
     /// Serves until `shutdown` resolves.
@@ -156,10 +209,71 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // The prefix comes off before routing (a layer on the Router itself would run after it).
+        let base = self.base_path;
+        let app = tower::util::MapRequestLayer::new(move |req| strip_base_path(&base, req)).layer(self.router);
         // Connection info gives the failed-login limiter each client's IP.
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let service = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
         axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
     }
+}
+
+/// The URLs to open the dashboard at, each with a note, best first: loopback (or the bound address), then `lan`
+/// (this machine's addresses, when bound to all of them), then the RunPod HTTPS proxy
+/// `https://{pod}-{port}.proxy.runpod.net` when `runpod_pod_id` is given. Each ends in `{base}/`.
+pub fn open_urls(
+    addr: SocketAddr,
+    base: &str,
+    lan: &[IpAddr],
+    runpod_pod_id: Option<&str>,
+) -> Vec<(String, &'static str)> {
+    let port = addr.port();
+    let http = |ip: IpAddr| match ip {
+        IpAddr::V4(ip) => format!("http://{ip}:{port}{base}/"),
+        IpAddr::V6(ip) => format!("http://[{ip}]:{port}{base}/"),
+    };
+    let mut out = Vec::new();
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => out.push((http(Ipv4Addr::LOCALHOST.into()), "this machine")),
+        IpAddr::V6(ip) if ip.is_unspecified() => out.push((http(std::net::Ipv6Addr::LOCALHOST.into()), "this machine")),
+        ip if ip.is_loopback() => out.push((http(ip), "this machine")),
+        ip => out.push((http(ip), "this address")),
+    }
+    if addr.ip().is_unspecified() {
+        out.extend(lan.iter().filter(|ip| !ip.is_loopback() && !ip.is_unspecified()).map(|ip| (http(*ip), "LAN")));
+    }
+    if let Some(pod) = runpod_pod_id
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        out.push((format!("https://{pod}-{port}.proxy.runpod.net{base}/"), "RunPod proxy"));
+    }
+    out
+}
+
+/// This machine's IPv4 addresses other than loopback, from the kernel's `/proc/net/fib_trie` (Linux); empty
+/// where that file is not there.
+fn lan_addresses() -> Vec<IpAddr> {
+    std::fs::read_to_string("/proc/net/fib_trie").map(|t| local_addresses(&t)).unwrap_or_default()
+}
+
+/// The `/32 host LOCAL` entries of a `/proc/net/fib_trie` text, loopback left out, each once, in order.
+pub fn local_addresses(fib_trie: &str) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    let mut last: Option<Ipv4Addr> = None;
+    for line in fib_trie.lines() {
+        let line = line.trim();
+        if let Some(ip) = line.strip_prefix("|-- ") {
+            last = ip.trim().parse().ok();
+        } else if line.starts_with("/32 host LOCAL") {
+            if let Some(ip) = last.filter(|ip| !ip.is_loopback()).map(IpAddr::V4) {
+                if !out.contains(&ip) {
+                    out.push(ip);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Starts GPU telemetry (the demo source with `--simulate-gpu`, NVML otherwise) off the async workers, and says
@@ -205,11 +319,36 @@ async fn start_telemetry(args: &ServeArgs, demo: bool) -> anyhow::Result<Telemet
 /// `tokenscope serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let app = Application::build(&args).await?;
-    tracing::info!(db = %args.db, "archive ready");
+    tracing::info!(db = %crate::store::redact_url(&args.db), "archive ready");
     eprintln!("{}", app.banner());
-    app.run_until(shutdown_signal()).await?;
+    let runs = app.runs();
+    let stop_serving = tokio_util::sync::CancellationToken::new();
+    let mut server = tokio::spawn(app.run_until(stop_serving.clone().cancelled_owned()));
+    tokio::select! {
+        served = &mut server => {
+            served??;
+            return Ok(ExitCode::SUCCESS);
+        }
+        () = shutdown_signal() => {}
+    }
+    // Live runs first, while viewers are still connected: each is stopped, finalised and archived.
+    let stopped = runs.shutdown(SHUTDOWN_RUNS_PATIENCE).await;
+    if stopped > 0 {
+        tracing::info!(runs = stopped, "live runs stopped and archived");
+    }
+    stop_serving.cancel();
+    // Open connections (WebSocket viewers) get a moment to close; then the process exits regardless.
+    if let Ok(served) = tokio::time::timeout(SHUTDOWN_DRAIN, server).await {
+        served??;
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long a graceful shutdown lets open connections finish once the live runs are archived.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
+
+/// How long a graceful shutdown waits for live runs to stop and be archived.
+const SHUTDOWN_RUNS_PATIENCE: Duration = Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -228,4 +367,50 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIB_TRIE: &str = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 10.1.0.0/16 2 0 2\n        |-- 10.1.2.3\n           /32 host LOCAL\n        |-- 10.1.255.255\n           /32 link BROADCAST\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.1\n           /32 host LOCAL\nLocal:\n  +-- 0.0.0.0/0 3 0 5\n        |-- 10.1.2.3\n           /32 host LOCAL\n        |-- 172.17.0.1\n           /32 host LOCAL\n";
+
+    #[test]
+    fn lan_addresses_come_from_the_local_host_entries() {
+        let ips: Vec<String> = local_addresses(FIB_TRIE).iter().map(ToString::to_string).collect();
+        assert_eq!(ips, ["10.1.2.3", "172.17.0.1"]);
+        assert!(local_addresses("").is_empty());
+    }
+
+    #[test]
+    fn a_loopback_bind_offers_loopback_only() {
+        let open = open_urls("127.0.0.1:3000".parse().unwrap(), "", &["10.1.2.3".parse().unwrap()], None);
+        assert_eq!(open, vec![("http://127.0.0.1:3000/".to_owned(), "this machine")]);
+    }
+
+    #[test]
+    fn a_public_bind_offers_lan_and_the_runpod_proxy_under_the_base_path() {
+        let lan = ["10.1.2.3".parse().unwrap(), "127.0.0.1".parse().unwrap()];
+        let open = open_urls("0.0.0.0:8080".parse().unwrap(), "/pod", &lan, Some("abc123xyz"));
+        let urls: Vec<&str> = open.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(
+            urls,
+            ["http://127.0.0.1:8080/pod/", "http://10.1.2.3:8080/pod/", "https://abc123xyz-8080.proxy.runpod.net/pod/"]
+        );
+        assert_eq!(open[2].1, "RunPod proxy");
+        // Without RUNPOD_POD_ID (or with something that is no pod id) there is no proxy line.
+        assert_eq!(open_urls("0.0.0.0:8080".parse().unwrap(), "", &[], Some("a b")).len(), 1);
+        assert_eq!(open_urls("[::]:3000".parse().unwrap(), "", &[], None)[0].0, "http://[::1]:3000/");
+    }
+
+    #[test]
+    fn the_base_path_comes_off_before_routing() {
+        let req = |uri: &str| Request::builder().uri(uri).body(axum::body::Body::empty()).unwrap();
+        let path = |r: Request| r.uri().path_and_query().unwrap().as_str().to_owned();
+        assert_eq!(path(strip_base_path("/pod", req("/pod/api/runs?x=1"))), "/api/runs?x=1");
+        assert_eq!(path(strip_base_path("/pod", req("/pod"))), "/");
+        assert_eq!(path(strip_base_path("/pod", req("/api/runs"))), "/api/runs");
+        assert_eq!(path(strip_base_path("/pod", req("/podcast"))), "/podcast");
+        assert_eq!(path(strip_base_path("", req("/pod/x"))), "/pod/x");
+    }
 }

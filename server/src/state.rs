@@ -31,4 +31,6 @@ pub struct ServerInfo {
     pub started: Instant,
     /// Seconds between heartbeats on live sockets.
     pub heartbeat_s: u64,
+    /// `--base-path`: "" or "/prefix", in front of every URL the server emits (pages, redirects, the login form).
+    pub base_path: String,
 }

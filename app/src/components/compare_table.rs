@@ -141,7 +141,7 @@ pub fn CompareTable(
                         </td>
                         <td>
                             <span class="swatch" style=format!("background: rgb({r}, {g}, {b})")></span>
-                            <a href=format!("/runs/{}", c.view.id)>{c.name()}</a>
+                            <a href=crate::paths::url(&format!("/runs/{}", c.view.id))>{c.name()}</a>
                         </td>
                         <td>{c.view.status.as_str()}</td>
                         <td>

@@ -8,9 +8,9 @@ pub mod connection;
 pub mod downsample;
 pub mod gpu_view;
 pub mod live_stats;
-pub mod png_export;
 pub mod run_archive;
 pub mod run_charts;
 pub mod runs_table;
+pub mod share_panel;
 #[cfg(feature = "hydrate")]
 pub mod socket;

@@ -1,10 +1,9 @@
 //! What a run page adds once the run has ended, from the archive: the latency distributions of its requests and
-//! the downloads of its report, requests, telemetry and summary, and its charts as one PNG (drawn in the browser).
+//! the downloads of its report, requests, telemetry and summary, and its charts as one PNG (drawn by the server).
 
 use leptos::prelude::*;
 
 use super::chart::{Series, TimeChart, PALETTE};
-use super::png_export::PngButton;
 use crate::protocol::archive::{CdfPoint, LatencyCdf};
 
 /// A CDF as a chart line: x = latency (ms), y = percent of requests.
@@ -82,7 +81,7 @@ pub fn ExportLinks(
     /// The run.
     run_id: String,
 ) -> impl IntoView {
-    let base = format!("/api/runs/{run_id}");
+    let base = crate::paths::url(&format!("/api/runs/{run_id}"));
     view! {
         <nav class="exports" data-testid="exports">
             <span class="muted">"Download"</span>
@@ -98,7 +97,9 @@ pub fn ExportLinks(
             <a href=format!("{base}/export/summary.md") download="" data-testid="export-summary">
                 "summary (Markdown)"
             </a>
-            <PngButton run_id />
+            <a href=format!("{base}/export/charts.png") download="" data-testid="export-png">
+                "charts (PNG)"
+            </a>
         </nav>
     }
 }

@@ -3,16 +3,11 @@
 use leptos::prelude::*;
 
 use super::badges::{status_class, TagChips};
-use crate::protocol::archive::{format_utc, RunSummary};
+use crate::protocol::archive::{format_utc, RunSummary, MAX_COMPARE, MIN_COMPARE};
 
-/// Fewest runs one comparison takes.
-pub const MIN_COMPARE: usize = 2;
-/// Most runs one comparison takes.
-pub const MAX_COMPARE: usize = 6;
-
-/// The Compare page's URL for `ids`.
+/// The Compare page's URL for `ids` (under the base path).
 pub fn compare_href(ids: &[String]) -> String {
-    format!("/compare?runs={}", ids.join(","))
+    crate::paths::url(&format!("/compare?runs={}", ids.join(",")))
 }
 
 /// `v` with `digits` decimals, or an em dash when absent.
@@ -218,7 +213,7 @@ fn name_cell(st: TableState, r: &RunSummary) -> impl IntoView {
             .into_any()
         } else {
             view! {
-                <a href=format!("/runs/{id}") data-testid="run-link">
+                <a href=crate::paths::url(&format!("/runs/{id}")) data-testid="run-link">
                     {title.clone()}
                 </a>
                 <TagChips tags=tags.clone() />

@@ -1,7 +1,7 @@
 //! A browser WebSocket that reconnects with exponential back-off (browser only).
 //!
-//! The URL follows the page: `ws://` under `http://`, `wss://` under `https://`, same host and port, so it works
-//! behind a pod's HTTPS proxy.
+//! The URL follows the page: `ws://` under `http://`, `wss://` under `https://`, same host and port, under the base
+//! path (`serve --base-path`), so it works behind a pod's HTTPS proxy and a path-prefixed one.
 
 use std::{cell::RefCell, rc::Rc, time::Duration};
 
@@ -29,11 +29,10 @@ struct Inner {
 #[derive(Clone)]
 pub struct ReconnectingSocket(Rc<RefCell<Inner>>);
 
-/// `ws(s)://host/path` for the page's own origin.
+/// `ws(s)://host{base}{path}` for the page's own origin; `path` is an app path (`/ws/live`).
 pub fn ws_url(path: &str) -> Option<String> {
     let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
-    Some(format!("{scheme}://{}{path}", location.host().ok()?))
+    Some(crate::paths::ws_url_for(&location.protocol().ok()?, &location.host().ok()?, &crate::paths::url(path)))
 }
 
 impl ReconnectingSocket {

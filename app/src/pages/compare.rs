@@ -10,8 +10,10 @@ use crate::components::compare_charts::{
     any_sweep, cdf_overlay, cdf_x_range, sweep_overlay, sweep_x_range, EnergyBars,
 };
 use crate::components::compare_table::{CompareTable, Compared};
-use crate::components::runs_table::{MAX_COMPARE, MIN_COMPARE};
+use crate::components::share_panel::SharePanel;
+use crate::protocol::archive::{MAX_COMPARE, MIN_COMPARE};
 use crate::protocol::event::WindowStats;
+use crate::protocol::share::KIND_COMPARE;
 
 /// The run ids of `?runs=a,b,…`: split on commas, trimmed, empty and repeated ones dropped.
 pub fn parse_ids(param: &str) -> Vec<String> {
@@ -121,11 +123,12 @@ pub fn ComparePage() -> impl IntoView {
                         </p>
                         <div class="empty" data-testid="compare-empty">
                             {(n > 0).then(|| view! { <p>{format!("Compare takes {MIN_COMPARE} to {MAX_COMPARE} runs; this link names {n}.")}</p> })}
-                            <p>"Tick the runs to compare on the " <a href="/runs">"Runs"</a> " page."</p>
+                            <p>"Tick the runs to compare on the " <a href=crate::paths::url("/runs")>"Runs"</a> " page."</p>
                         </div>
                     }
                 }
             >
+                <SharePanel kind=KIND_COMPARE runs=ids />
                 <p class="muted" data-testid="compare-status">{status}</p>
                 {move || {
                     problems

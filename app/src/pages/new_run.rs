@@ -144,6 +144,7 @@ pub fn NewRunPage() -> impl IntoView {
                     use crate::protocol::api::RunCreated;
                     match crate::api::post_json::<_, RunCreated>("/api/runs", &spec).await {
                         Ok(created) => {
+                            // The router adds the base path to what it navigates to: give it the app path.
                             let navigate = leptos_router::hooks::use_navigate();
                             navigate(&format!("/runs/{}", created.id), Default::default());
                         }

@@ -12,7 +12,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <section data-testid="page-not-found">
             <h1>"Not found"</h1>
-            <p class="lede">"No page lives at this address. " <a href="/runs">"Back to the runs"</a> "."</p>
+            <p class="lede">"No page lives at this address. " <a href=crate::paths::url("/runs")>"Back to the runs"</a> "."</p>
         </section>
     }
 }

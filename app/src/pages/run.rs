@@ -8,11 +8,13 @@ use crate::components::gpu_view::{GpuCharts, GpuHistory};
 use crate::components::live_stats::LiveStats;
 use crate::components::run_archive::{ExportLinks, LatencyChart};
 use crate::components::run_charts::{ErrorPanel, ReportTables, RunCharts};
+use crate::components::share_panel::SharePanel;
 use crate::protocol::archive::display_name;
 use crate::protocol::event::WindowStats;
 use crate::protocol::gpu::TelemetryStatus;
 use crate::protocol::live_run::{Progress, RunResult, RunStatus, RunView};
 use crate::protocol::report::ErrorSample;
+use crate::protocol::share::KIND_RUN;
 
 /// Client-side state of the page, filled from `/ws/runs/{id}`.
 #[derive(Clone, Copy)]
@@ -52,6 +54,11 @@ fn on_frame(st: RunState, text: &str) {
         }),
         RunWsFrame::Gpu { samples } => st.gpu.update(|h| append(h, samples)),
         RunWsFrame::Error(e) => st.errors.update(|v| v.push(e)),
+        RunWsFrame::Storage { error } => st.view.update(|v| {
+            if let Some(v) = v {
+                v.storage_error = error;
+            }
+        }),
         RunWsFrame::Finished { run } => {
             st.progress.set((run.status, run.progress));
             st.view.set(Some(*run));
@@ -139,6 +146,7 @@ pub fn RunPage() -> impl IntoView {
                 }}
                 {move || st.view.get().map(|v| view! { <TagChips tags=v.tags /> })}
             </div>
+            <SharePanel kind=KIND_RUN runs=Signal::derive(move || vec![id()]) />
             {move || {
                 st.view
                     .get()
@@ -152,6 +160,8 @@ pub fn RunPage() -> impl IntoView {
                 <div class="progress" data-testid="progress">
                     <div
                         class="progress-fill"
+                        // An ended run's bar is drawn at its final width at once, not animated from 0.
+                        class:static-fill=move || !st.progress.get().0.is_live()
                         style=move || {
                             let f = st.progress.get().1.fraction().unwrap_or(0.0);
                             format!("width: {:.1}%", f * 100.0)
@@ -159,7 +169,7 @@ pub fn RunPage() -> impl IntoView {
                     ></div>
                 </div>
                 <button
-                    class="btn btn-stop"
+                    class="btn btn-stop owner-only"
                     data-testid="stop"
                     on:click=stop
                     disabled=move || stopping.get() || !st.progress.get().0.is_live()
@@ -178,6 +188,12 @@ pub fn RunPage() -> impl IntoView {
                     .get()
                     .and_then(|v| v.verdict)
                     .map(|v| view! { <p class="verdict" data-testid="verdict">{v}</p> })
+            }}
+            // The archive refuses writes (disk full, database locked): measuring goes on, rows are retried.
+            {move || {
+                st.view.get().and_then(|v| v.storage_error).map(|e| {
+                    view! { <p class="verdict" data-testid="storage-error">{format!("Archive: {e}")}</p> }
+                })
             }}
             <Show when=move || ended.get()>
                 <ExportLinks run_id=id() />

@@ -90,7 +90,7 @@ fn Empty() -> impl IntoView {
         <div class="empty" data-testid="runs-empty">
             <p>"No runs are archived yet."</p>
             <p>
-                "Start one from " <a href="/runs/new">"New run"</a> " or from a terminal with "
+                "Start one from " <a href=crate::paths::url("/runs/new")>"New run"</a> " or from a terminal with "
                 <code>"tokenscope run --target http://127.0.0.1:8000"</code> "."
             </p>
         </div>

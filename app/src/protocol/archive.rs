@@ -9,8 +9,11 @@ use super::live_run::{RunResult, RunStatus, RunView};
 use super::report::RunReport;
 use super::spec::{Arrival, FieldError, LoadSpec, RunSpec};
 
-/// Longest run name accepted, characters.
-pub const MAX_NAME_CHARS: usize = 200;
+/// Fewest runs one comparison takes.
+pub const MIN_COMPARE: usize = 2;
+/// Most runs one comparison takes.
+pub const MAX_COMPARE: usize = 6;
+pub use super::spec::MAX_NAME_CHARS;
 /// Longest notes accepted, characters.
 pub const MAX_NOTES_CHARS: usize = 10_000;
 /// Most tags on one run.

@@ -139,6 +139,10 @@ pub struct RunView {
     /// Labels for finding the run (`PATCH /api/runs/{id}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Set while the archive refuses this run's writes (disk full, database locked…): what it said. The measurement
+    /// goes on; the unwritten rows are kept in memory and retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_error: Option<String>,
 }
 
 /// Frames of `/ws/runs/{id}`, JSON text tagged by `type`.
@@ -177,6 +181,11 @@ pub enum RunWsFrame {
     },
     /// The first failure of a class, with its body.
     Error(ErrorSample),
+    /// The archive started refusing this run's writes (`error`), or accepts them again (`None`).
+    Storage {
+        /// What the archive said; `None` once the retried rows are written.
+        error: Option<String>,
+    },
     /// The run ended.
     Finished {
         /// The run as it ended.

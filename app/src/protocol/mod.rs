@@ -9,6 +9,7 @@ pub mod live_run;
 pub mod preflight;
 pub mod record;
 pub mod report;
+pub mod share;
 pub mod spec;
 pub mod validation;
 

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Longest run name accepted, characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
 /// Which OpenAI-compatible endpoint requests go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -2,7 +2,7 @@
 //! [`FieldError`] named as the JSON field, with a message that says the fix; [`cli_flag`] names the matching
 //! `tokenscope run` option for terminal messages.
 
-use super::spec::{Arrival, FieldError, LoadSpec, RunSpec, TokenRange, WorkloadSpec};
+use super::spec::{Arrival, FieldError, LoadSpec, RunSpec, TokenRange, WorkloadSpec, MAX_NAME_CHARS};
 
 /// Largest concurrency accepted (each request in flight holds a socket and a task).
 pub const MAX_CONCURRENCY: u32 = 100_000;
@@ -11,6 +11,9 @@ impl RunSpec {
     /// Every problem with this spec; empty when it can run.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errs = Errors::default();
+        if self.name.chars().count() > MAX_NAME_CHARS {
+            errs.push("name", format!("at most {MAX_NAME_CHARS} characters"));
+        }
         check_url(&mut errs, &self.target);
         check_load(&mut errs, &self.load, &self.sweep);
         check_workload(&mut errs, &self.workload);
@@ -204,6 +207,15 @@ mod tests {
     #[test]
     fn a_good_spec_passes() {
         assert!(spec().validate().is_empty());
+    }
+
+    #[test]
+    fn the_name_has_a_length_limit() {
+        let limit = MAX_NAME_CHARS;
+        let s = RunSpec { name: "é".repeat(limit), ..spec() };
+        assert!(s.validate().is_empty(), "the limit counts characters, not bytes");
+        let s = RunSpec { name: "n".repeat(limit + 1), ..spec() };
+        assert_eq!(fields(&s), ["name"]);
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub struct ImportArgs {
     /// Name of the run in the archive.
     #[arg(long)]
     pub name: Option<String>,
-    /// Run archive to add the run to, shared with `tokenscope serve` (sqlite://FILE).
+    /// Run archive to add the run to, shared with `tokenscope serve` (sqlite://FILE or
+    /// postgres://USER:PASS@HOST:PORT/DB).
     #[arg(long, default_value = "sqlite://tokenscope.db", env = "TOKENSCOPE_DB")]
     pub db: String,
 }
@@ -34,6 +35,11 @@ pub async fn main(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let store = Store::connect(&args.db).await?;
     store.save_run_with_meta(&view).await?;
     println!("{}", view.id);
-    eprintln!("imported {} as run {} (tagged imported) into {}", args.file.display(), view.id, args.db);
+    eprintln!(
+        "imported {} as run {} (tagged imported) into {}",
+        args.file.display(),
+        view.id,
+        crate::store::redact_url(&args.db)
+    );
     Ok(ExitCode::SUCCESS)
 }

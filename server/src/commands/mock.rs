@@ -58,6 +58,10 @@ pub struct MockArgs {
     /// Seed choosing which requests fail under --error-rate.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Play a hung server: generation requests from number N on (counting from 0, preflight's probes included)
+    /// are accepted and never answered, so clients hit their request timeout.
+    #[arg(long, value_name = "N")]
+    pub hang_after: Option<u64>,
 }
 
 impl MockArgs {
@@ -75,6 +79,7 @@ impl MockArgs {
             no_chat: self.no_chat,
             no_usage: self.no_usage,
             seed: self.seed,
+            hang_after: self.hang_after,
         }
     }
 }

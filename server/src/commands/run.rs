@@ -11,6 +11,7 @@ mod table;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use app::protocol::archive::RunSeries;
 use app::protocol::event::RunEvent;
 use app::protocol::live_run::RunResult;
 use app::protocol::spec::{FieldError, LoadSpec, RunSpec};
@@ -26,6 +27,8 @@ use crate::engine::error::EngineError;
 use crate::engine::openai::OpenAiTarget;
 use crate::engine::preflight::{preflight, target_config};
 use crate::engine::runner::{load_workload, run_workload, RunOutcome};
+use crate::export::png;
+use crate::store::redact_url;
 use crate::telemetry::{run_energy::attach, unix_ms, Telemetry};
 
 /// Exit status: the run failed (nothing succeeded, early stop) or an SLO was missed.
@@ -110,7 +113,8 @@ async fn run_to_end(
     let telemetry = args.record.telemetry().await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let rx = feed_sim_load(rx, &telemetry);
-    let (rx, tap) = if args.record.no_save {
+    // The archive and --png both want the windows, requests and GPU samples.
+    let (rx, tap) = if args.record.no_save && args.png.is_none() {
         (rx, None)
     } else {
         let (rx, tap) = SeriesTap::start(rx, &telemetry);
@@ -176,12 +180,42 @@ async fn run_to_end(
             eprintln!("report written to {}", path.display());
         }
     }
-    match args.record.save(spec, &result, pf.states.clone(), &series).await {
-        Ok(Some(id)) if !quiet => eprintln!("saved to the archive {} as run {id}", args.record.db),
-        Ok(_) => {}
-        Err(e) => eprintln!("warning: the run was not saved to the archive {}: {e:#}", args.record.db),
+    let saved = match args.record.save(spec, &result, pf.states.clone(), &series).await {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("warning: the run was not saved to the archive {}: {e:#}", redact_url(&args.record.db));
+            None
+        }
+    };
+    if let (Some(id), false) = (&saved, quiet) {
+        eprintln!("saved to the archive {} as run {id}", redact_url(&args.record.db));
+    }
+    if let Some(path) = &args.png {
+        // The image names the archived run's id, or none when the run was not saved.
+        let mut view = record::archived_view(spec, &result, pf.states.clone());
+        view.id = saved.unwrap_or_default();
+        if let Err(e) = write_png(path, view, series).await {
+            eprintln!("error: cannot write --png {}: {e:#}", path.display());
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+        if !quiet {
+            eprintln!("charts written to {}", path.display());
+        }
     }
     Ok(ExitCode::from(code))
+}
+
+/// Draws the run's charts (off the async workers) and writes them to `path`.
+async fn write_png(
+    path: &std::path::Path,
+    view: app::protocol::live_run::RunView,
+    series: crate::store::SeriesBatch,
+) -> anyhow::Result<()> {
+    let latency = png::latency_of(&series.requests);
+    let series = RunSeries { telemetry: series.telemetry, windows: series.windows, gpu: series.gpu };
+    let bytes = tokio::task::spawn_blocking(move || png::render(&view, &series, &latency)).await??;
+    std::fs::write(path, bytes)?;
+    Ok(())
 }
 
 /// Passes the engine's events on to the progress bar, letting simulated GPUs (if any) follow the load.

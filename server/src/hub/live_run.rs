@@ -8,10 +8,13 @@ use tokio_util::sync::CancellationToken;
 
 use app::protocol::event::{RunEvent, WindowStats};
 use app::protocol::live_run::{Progress, RunResult, RunStatus, RunView, RunWsFrame};
+use app::protocol::record::ErrorClass;
 use app::protocol::report::ErrorSample;
 
 /// First failures kept per error class, with their bodies, for the error panel.
 const SAMPLES_PER_CLASS: usize = 3;
+/// Refused connections in a row (no success between them) after which the target counts as gone and the run ends.
+pub const TARGET_LOST_AFTER: u32 = 10;
 
 /// A run the hub is running (or has just finished).
 pub struct LiveRun {
@@ -21,11 +24,17 @@ pub struct LiveRun {
     pub frames: broadcast::Sender<Arc<RunWsFrame>>,
     /// Cancels the run (Stop).
     pub cancel: CancellationToken,
+    /// Fires once the run has ended and its final state went to the archive (or the archive gave up).
+    pub archived: CancellationToken,
 }
 
 struct State {
     view: RunView,
     windows: Vec<WindowStats>,
+    /// Connection failures since the last success.
+    refused_in_a_row: u32,
+    /// Why the hub ended the run itself (the target went away), when it did.
+    abort: Option<String>,
 }
 
 impl LiveRun {
@@ -33,10 +42,11 @@ impl LiveRun {
     pub fn new(view: RunView) -> Arc<Self> {
         let (frames, _) = broadcast::channel(256);
         Arc::new(LiveRun {
-            state: Mutex::new(State { view, windows: Vec::new() }),
+            state: Mutex::new(State { view, windows: Vec::new(), refused_in_a_row: 0, abort: None }),
             started: Instant::now(),
             frames,
             cancel: CancellationToken::new(),
+            archived: CancellationToken::new(),
         })
     }
 
@@ -79,6 +89,18 @@ impl LiveRun {
                 s.view.progress.step = step;
             }
             RunEvent::Request(r) => {
+                match &r.error {
+                    None => s.refused_in_a_row = 0,
+                    Some(e) if e.class == ErrorClass::Connect => {
+                        s.refused_in_a_row += 1;
+                        if s.refused_in_a_row == TARGET_LOST_AFTER && s.abort.is_none() {
+                            s.abort = Some(target_lost(&s.view, &e.message));
+                            self.cancel.cancel();
+                        }
+                    }
+                    // Mid-stream cuts and timeouts neither prove nor disprove that the target is gone.
+                    Some(_) => {}
+                }
                 s.view.progress.done += 1;
                 if let Some(err) = &r.error {
                     s.view.progress.failed += 1;
@@ -112,6 +134,23 @@ impl LiveRun {
         s.view.started_unix_ms = started_unix_ms;
     }
 
+    /// Why the hub ended the run itself, when it did (see [`TARGET_LOST_AFTER`]).
+    pub fn abort_reason(&self) -> Option<String> {
+        self.lock().abort.clone()
+    }
+
+    /// The archive's trouble (`Some`: writes fail and are being retried) or its recovery (`None`); viewers hear of
+    /// every change.
+    pub fn set_storage_error(&self, error: Option<String>) {
+        let mut s = self.lock();
+        if s.view.storage_error == error {
+            return;
+        }
+        s.view.storage_error = error.clone();
+        drop(s);
+        self.send(RunWsFrame::Storage { error });
+    }
+
     /// Seconds since the run object was created.
     pub fn age_s(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
@@ -143,5 +182,82 @@ impl LiveRun {
         drop(s);
         self.send(RunWsFrame::Finished { run: Box::new(view.clone()) });
         view
+    }
+}
+
+/// The verdict of a run whose target stopped accepting connections part-way.
+fn target_lost(view: &RunView, message: &str) -> String {
+    let ok = view.progress.done.saturating_sub(view.progress.failed);
+    let message: String = message.chars().take(200).collect();
+    format!(
+        "the target stopped accepting connections mid-run: {TARGET_LOST_AFTER} requests in a row were refused \
+         ({message}); is the server at {} still running? The {ok} requests completed before are kept",
+        view.spec.target
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::protocol::event::RequestRecord;
+    use app::protocol::record::{RequestError, TokenSource};
+
+    fn view() -> RunView {
+        crate::hub::fixtures::running_view("LiveRunTest0123456789A", 100)
+    }
+
+    fn request(class: Option<ErrorClass>) -> RunEvent {
+        RunEvent::Request(RequestRecord {
+            step: 0,
+            index: 0,
+            t_send_ms: 0.0,
+            scheduler_lag_ms: 0.0,
+            ttft_ms: None,
+            e2e_ms: None,
+            tpot_ms: None,
+            output_tokens: 1,
+            input_tokens: 1,
+            token_source: TokenSource::Usage,
+            warmup: false,
+            error: class.map(|class| RequestError { class, status: None, message: "connection refused".into() }),
+        })
+    }
+
+    #[test]
+    fn ten_refusals_in_a_row_end_the_run_with_a_verdict_and_a_success_resets_the_count() {
+        let run = LiveRun::new(view());
+        run.apply(request(None));
+        for _ in 0..TARGET_LOST_AFTER - 1 {
+            run.apply(request(Some(ErrorClass::Connect)));
+        }
+        run.apply(request(None));
+        // Other failures neither count nor reset.
+        run.apply(request(Some(ErrorClass::StreamEnded)));
+        for _ in 0..TARGET_LOST_AFTER - 1 {
+            run.apply(request(Some(ErrorClass::Connect)));
+        }
+        assert!(!run.cancel.is_cancelled() && run.abort_reason().is_none());
+        run.apply(request(Some(ErrorClass::Connect)));
+        assert!(run.cancel.is_cancelled());
+        let reason = run.abort_reason().unwrap();
+        assert!(reason.contains("http://127.0.0.1:9") && reason.contains("The 2 requests completed"), "{reason}");
+    }
+
+    #[test]
+    fn storage_errors_reach_the_view_and_viewers_once_per_change() {
+        let run = LiveRun::new(view());
+        let mut frames = run.frames.subscribe();
+        run.set_storage_error(Some("database is locked".into()));
+        run.set_storage_error(Some("database is locked".into()));
+        run.set_storage_error(None);
+        assert_eq!(run.view().storage_error, None);
+        let mut seen = Vec::new();
+        while let Ok(f) = frames.try_recv() {
+            seen.push((*f).clone());
+        }
+        assert_eq!(
+            seen,
+            vec![RunWsFrame::Storage { error: Some("database is locked".into()) }, RunWsFrame::Storage { error: None }]
+        );
     }
 }

@@ -100,6 +100,7 @@ impl RunManager {
             demo,
             notes: String::new(),
             tags: Vec::new(),
+            storage_error: None,
         };
         let run = LiveRun::new(view);
         self.runs().insert(id.clone(), run.clone());
@@ -117,6 +118,20 @@ impl RunManager {
             }
             _ => false,
         }
+    }
+
+    /// Stops every live run and waits, at most `patience`, until each has ended and its final state is archived:
+    /// what a graceful shutdown (SIGINT/SIGTERM) does before the process exits. Returns how many runs it waited for.
+    pub async fn shutdown(&self, patience: Duration) -> usize {
+        let open: Vec<Arc<LiveRun>> = self.runs().values().filter(|r| !r.archived.is_cancelled()).cloned().collect();
+        for run in &open {
+            run.cancel.cancel();
+        }
+        let all = futures::future::join_all(open.iter().map(|r| r.archived.cancelled()));
+        if tokio::time::timeout(patience, all).await.is_err() {
+            tracing::error!("runs still not archived after {patience:?}; exiting anyway (they come back interrupted)");
+        }
+        open.len()
     }
 
     /// Drops a finished run from memory (after its deletion from the archive). False when it is live.
@@ -146,15 +161,25 @@ impl RunManager {
     }
 }
 
+/// How long the end of a run keeps retrying to archive its last rows and its final state while the archive refuses
+/// writes (the in-memory run keeps being served meanwhile, and after).
+const FINAL_ARCHIVE_PATIENCE: Duration = Duration::from_secs(60);
+
 /// Preflight, load, result: one run from start to end, with its events forwarded to viewers.
 async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Telemetry) {
     let (tx, mut rx) = mpsc::unbounded_channel::<RunEvent>();
     let load_started = Arc::new(OnceLock::<Instant>::new());
-    // The row first: the recorder's batches belong to it.
-    let _ = store.save_run(&run.view()).await;
+    // The row first: the recorder's batches belong to it (the recorder retries it when this fails).
+    let row_saved = match store.save_run(&run.view()).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(run = %run.id(), "could not archive the new run (retried with its first series): {e}");
+            false
+        }
+    };
     let forward = {
         let (run, load_started, telemetry) = (run.clone(), load_started.clone(), telemetry.clone());
-        let mut recorder = Recorder::new(run.id(), store.clone(), telemetry.status());
+        let mut recorder = Recorder::new(run.clone(), store.clone(), telemetry.status(), row_saved);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(1000 / PROGRESS_HZ));
             let (mut gpu, mut gpu_open, mut flush) = (telemetry.subscribe(), true, Recorder::interval());
@@ -179,16 +204,49 @@ async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Teleme
                     _ = tick.tick() => { run.tick(load_started.get().copied()); }
                 }
             }
-            recorder.flush().await;
             set_sim_load(&telemetry, 0, 0.0);
+            recorder
         })
     };
-    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry).await;
-    let _ = forward.await;
+    let (mut status, mut verdict, result) = execute(&run, spec, tx, &load_started, &telemetry).await;
+    if let Some(reason) = run.abort_reason() {
+        // The hub ended the run because the target went away: a failure, whatever the engine made of the cancel.
+        status = RunStatus::Failed;
+        verdict = Some(reason);
+    }
+    let recorder = forward.await;
     run.tick(load_started.get().copied());
     let view = run.finish(status, verdict, result);
-    if let Err(e) = store.save_run(&view).await {
-        tracing::warn!(run = %view.id, "could not archive the run: {e}");
+    match recorder {
+        Ok(mut recorder) => {
+            recorder.finish(FINAL_ARCHIVE_PATIENCE).await;
+        }
+        Err(e) => tracing::error!(run = %view.id, "the run's recorder failed; its series may be incomplete: {e}"),
+    }
+    archive_final(&run, &store).await;
+    run.archived.cancel();
+}
+
+/// Saves the ended run's final state (with its result), retrying once a second while the archive refuses it.
+async fn archive_final(run: &LiveRun, store: &Store) {
+    let deadline = Instant::now() + FINAL_ARCHIVE_PATIENCE;
+    loop {
+        // The latest view: it carries the storage error, if the series could not all be written.
+        let view = run.view();
+        match store.save_run(&view).await {
+            Ok(()) => return,
+            Err(e) if Instant::now() < deadline => {
+                tracing::warn!(run = %view.id, "could not archive the ended run (retrying): {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                tracing::error!(run = %view.id, "gave up archiving the ended run; it is lost at the next restart: {e}");
+                run.set_storage_error(Some(format!(
+                    "the archive refused this run ({e}); it is shown from memory and will be lost at the next restart"
+                )));
+                return;
+            }
+        }
     }
 }
 

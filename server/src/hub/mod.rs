@@ -2,6 +2,8 @@
 //! number of viewers. A late viewer first gets the history, then live frames; a slow viewer skips ahead
 //! (broadcast `Lagged`) and never slows the engine.
 
+#[cfg(test)]
+mod fixtures;
 mod ids;
 mod live_run;
 mod manager;

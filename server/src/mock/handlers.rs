@@ -100,6 +100,11 @@ async fn generate(mock: Arc<Mock>, kind: Kind, body: &[u8]) -> Response {
         return error(StatusCode::NOT_FOUND, &msg, "NotFoundError");
     }
     let n = mock.requests.fetch_add(1, Ordering::Relaxed);
+    if mock.hangs(n) {
+        // Accepted, counted in flight, never answered: until the client gives up and the connection is dropped.
+        let _guard = InFlight::enter(&mock);
+        std::future::pending::<()>().await;
+    }
     if mock.fails(n) {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "mock: injected failure (--error-rate)", "server_error");
     }

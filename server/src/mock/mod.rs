@@ -43,6 +43,9 @@ pub struct MockConfig {
     pub no_usage: bool,
     /// Seed of the injected failures.
     pub seed: u64,
+    /// A hanging server: generation requests from this number on (0-based, preflight's probes included) are
+    /// accepted and never answered, so clients see only their own timeouts. `None`: never.
+    pub hang_after: Option<u64>,
 }
 
 impl Default for MockConfig {
@@ -59,6 +62,7 @@ impl Default for MockConfig {
             no_chat: false,
             no_usage: false,
             seed: 0,
+            hang_after: None,
         }
     }
 }
@@ -103,6 +107,11 @@ impl Mock {
         } else {
             1.0
         }
+    }
+
+    /// Whether request number `n` is one the mock never answers (`hang_after`).
+    fn hangs(&self, n: u64) -> bool {
+        self.cfg.hang_after.is_some_and(|h| n >= h)
     }
 
     /// Whether request number `n` is one of the injected failures (deterministic for a seed).
@@ -193,5 +202,12 @@ mod tests {
             ..Default::default()
         });
         assert_eq!((mock.ttft, mock.itl), (Duration::ZERO, Duration::ZERO));
+    }
+
+    #[test]
+    fn hang_after_counts_from_zero() {
+        let mock = Mock::new(MockConfig { hang_after: Some(3), ..Default::default() });
+        assert_eq!((0..6).map(|n| mock.hangs(n)).collect::<Vec<_>>(), [false, false, false, true, true, true]);
+        assert!(!Mock::new(MockConfig::default()).hangs(u64::MAX));
     }
 }

@@ -94,3 +94,38 @@ fn source_text(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+/// Keeps every `/api/*` error a JSON [`ApiErrorBody`]. Handlers already answer that way; this catches what is
+/// answered below them in plain text or HTML: axum's own extractor rejections (a run id that is not UTF-8, a query
+/// string that does not parse, a body over the limit read as bytes), wrong methods, and unknown API paths (which
+/// would otherwise get the site's HTML 404 page).
+pub async fn json_api_errors(req: Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !path.starts_with("/api/") || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let content_type = resp.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if content_type.is_some_and(|c| c.starts_with("application/json")) {
+        return resp;
+    }
+    let html = content_type.is_some_and(|c| c.starts_with("text/html"));
+    let (mut parts, body) = resp.into_parts();
+    let text = match axum::body::to_bytes(body, 4096).await {
+        Ok(b) if !html => String::from_utf8_lossy(&b).trim().to_owned(),
+        _ => String::new(),
+    };
+    let error = match status {
+        StatusCode::NOT_FOUND if text.is_empty() => format!("no API route {path}"),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("the body is too large (the limit is {} MiB)", crate::startup::BODY_LIMIT_BYTES >> 20)
+        }
+        StatusCode::METHOD_NOT_ALLOWED if text.is_empty() => format!("{path} does not take this method"),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
+        _ => text,
+    };
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    (parts, Json(ApiErrorBody { error, fields: Vec::new() })).into_response()
+}

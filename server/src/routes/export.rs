@@ -1,7 +1,8 @@
 //! Downloads of an archived run (`Content-Disposition: attachment`): the report as `tokenscope run --json` writes
-//! it, the requests and the GPU telemetry as CSV, and a Markdown summary for a pull request.
+//! it, the requests and the GPU telemetry as CSV, a Markdown summary for a pull request, and its charts as a PNG.
 
 use axum::{
+    body::Body,
     extract::{Path, State},
     http::header::{CONTENT_DISPOSITION, CONTENT_TYPE},
     response::{IntoResponse, Response},
@@ -11,12 +12,12 @@ use app::protocol::live_run::RunView;
 
 use super::error::ApiError;
 use super::runs::find;
-use crate::export::{csv, file_name, markdown};
+use crate::export::{csv, file_name, markdown, named_file, png};
 use crate::state::AppState;
 
-fn attachment(content_type: &'static str, name: String, body: String) -> Response {
+fn attachment(content_type: &'static str, name: String, body: impl Into<Body>) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
-    ([(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, disposition)], body).into_response()
+    ([(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, disposition)], body.into()).into_response()
 }
 
 fn internal(e: impl Into<anyhow::Error>) -> ApiError {
@@ -64,4 +65,19 @@ pub async fn telemetry_csv(State(state): State<AppState>, Path(id): Path<String>
 pub async fn summary_md(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let view = ended(&state, &id).await?;
     Ok(attachment("text/markdown; charset=utf-8", file_name(&id, "summary.md"), markdown::summary(&view)))
+}
+
+/// `GET /api/runs/{id}/export/charts.png`: the run's charts as one PNG drawn on the server (title block, the time
+/// panels on one axis, the latency distribution), named after the run.
+pub async fn charts_png(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let view = ended(&state, &id).await?;
+    let series = state.store.load_series(&id).await.map_err(internal)?;
+    let (ttft, e2e) = state.store.load_latencies(&id).await.map_err(internal)?;
+    let name = named_file(&view.spec.name, &id, "charts.png");
+    // Drawing and encoding take tens of milliseconds of CPU: off the async workers.
+    let body = tokio::task::spawn_blocking(move || png::render(&view, &series, &png::latency_cdf(&ttft, &e2e)))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    Ok(attachment("image/png", name, body))
 }

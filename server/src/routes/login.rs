@@ -23,6 +23,8 @@ pub const COOKIE: &str = "tokenscope_token";
 /// `?token=` login link, which sets the cookie and redirects to the same address without the token).
 pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let access = &state.access;
+    // Redirects and the login form carry the base path (`--base-path`); `path` is the app path (prefix removed).
+    let base = state.info.base_path.as_str();
     let path = req.uri().path();
     if !access.required() || path == "/api/health" || path == "/login" {
         return next.run(req).await;
@@ -30,13 +32,13 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
     let ip = client_ip(&req);
     if let Some(presented) = bearer(req.headers()) {
         if access.limiter().blocked(ip) {
-            return too_many(true);
+            return too_many(true, base);
         }
         if access.accepts(presented) {
             return next.run(req).await;
         }
         access.limiter().fail(ip);
-        return unauthorized(true, "the bearer token is wrong");
+        return unauthorized(true, "the bearer token is wrong", base);
     }
     if cookie(req.headers()).is_some_and(|c| access.accepts(c)) {
         return next.run(req).await;
@@ -44,16 +46,20 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
     let api = is_api(path);
     if let Some((token, rest)) = query_token(&req) {
         if access.limiter().blocked(ip) {
-            return too_many(api);
+            return too_many(api, base);
         }
         if access.accepts(&token) {
             let to = if rest.is_empty() { path.to_owned() } else { format!("{path}?{rest}") };
-            return logged_in(req.headers(), &token, &to);
+            return logged_in(req.headers(), &token, &to, base);
         }
         access.limiter().fail(ip);
-        return unauthorized(api, "the token in the address is wrong");
+        return unauthorized(api, "the token in the address is wrong", base);
     }
-    unauthorized(api, "")
+    // No token: share links may still open a run or a comparison, read-only (`routes::shares`).
+    if let Some(resp) = super::shares::admit_viewer(&state, req, next).await {
+        return resp;
+    }
+    unauthorized(api, "", base)
 }
 
 /// What the login form posts.
@@ -65,10 +71,11 @@ pub struct LoginForm {
 
 /// `GET /login`: the form (or straight to `/` when no token is required).
 pub async fn login_page(State(state): State<AppState>) -> Response {
+    let base = state.info.base_path.as_str();
     if !state.access.required() {
-        return redirect("/");
+        return redirect(&app::paths::join(base, "/"));
     }
-    (StatusCode::OK, Html(page(""))).into_response()
+    (StatusCode::OK, Html(page("", base))).into_response()
 }
 
 /// `POST /login`: sets the cookie and redirects to `/` on the right token; the form again (401) on a wrong one;
@@ -80,17 +87,18 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let access = &state.access;
+    let base = state.info.base_path.as_str();
     if !access.required() {
-        return redirect("/");
+        return redirect(&app::paths::join(base, "/"));
     }
     if access.limiter().blocked(req_ip.0) {
-        return too_many(false);
+        return too_many(false, base);
     }
     if access.accepts(&form.token) {
-        return logged_in(&headers, &form.token, "/");
+        return logged_in(&headers, &form.token, "/", base);
     }
     access.limiter().fail(req_ip.0);
-    (StatusCode::UNAUTHORIZED, Html(page("That token is not right."))).into_response()
+    (StatusCode::UNAUTHORIZED, Html(page("That token is not right.", base))).into_response()
 }
 
 /// The client's IP address (unspecified when the server was not started with connection info).
@@ -140,15 +148,17 @@ fn query_token(req: &Request) -> Option<(String, String)> {
     Some((token, rest.join("&")))
 }
 
-/// 303 to `to` with the cookie set; `Secure` when the request came over HTTPS (directly or through a proxy).
-fn logged_in(headers: &HeaderMap, token: &str, to: &str) -> Response {
+/// 303 to the app path `to` under `base` with the cookie set (scoped to `base`); `Secure` when the request came
+/// over HTTPS (directly or through a proxy).
+fn logged_in(headers: &HeaderMap, token: &str, to: &str, base: &str) -> Response {
     let https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
     let secure = if https { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
-    let mut resp = redirect(to);
+    let scope = if base.is_empty() { "/" } else { base };
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path={scope}{secure}");
+    let mut resp = redirect(&app::paths::join(base, to));
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -164,10 +174,10 @@ fn redirect(to: &str) -> Response {
     resp
 }
 
-fn unauthorized(api: bool, why: &str) -> Response {
+fn unauthorized(api: bool, why: &str, base: &str) -> Response {
     if api {
         let error = format!(
-            "{}this server needs its access token: send `Authorization: Bearer TOKEN`, or log in at /login \
+            "{}this server needs its access token: send `Authorization: Bearer TOKEN`, or log in at {base}/login \
              (the token was given with --token/TOKENSCOPE_TOKEN, or printed by `serve` at start)",
             if why.is_empty() { String::new() } else { format!("{why}; ") }
         );
@@ -176,23 +186,24 @@ fn unauthorized(api: bool, why: &str) -> Response {
         resp
     } else {
         let note = if why.is_empty() { String::new() } else { "That token is not right.".into() };
-        (StatusCode::UNAUTHORIZED, Html(page(&note))).into_response()
+        (StatusCode::UNAUTHORIZED, Html(page(&note, base))).into_response()
     }
 }
 
-fn too_many(api: bool) -> Response {
+fn too_many(api: bool, base: &str) -> Response {
     let error = "too many failed logins from this address; wait a minute and try again".to_owned();
     let mut resp = if api {
         (StatusCode::TOO_MANY_REQUESTS, Json(ApiErrorBody { error, fields: Vec::new() })).into_response()
     } else {
-        (StatusCode::TOO_MANY_REQUESTS, Html(page(&error))).into_response()
+        (StatusCode::TOO_MANY_REQUESTS, Html(page(&error, base))).into_response()
     };
     resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     resp
 }
 
-/// The login page: plain HTML, no script. `note` is one of this module's fixed messages (never user input).
-fn page(note: &str) -> String {
+/// The login page: plain HTML, no script; it posts to `{base}/login`. `note` is one of this module's fixed messages
+/// (never user input); `base` is a checked `--base-path` (letters, digits, `/-._~` only).
+fn page(note: &str, base: &str) -> String {
     let note = if note.is_empty() { String::new() } else { format!("<p class=\"note\" role=\"alert\">{note}</p>") };
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -201,7 +212,7 @@ fn page(note: &str) -> String {
          place-items:center;min-height:100vh;margin:0}}form{{display:grid;gap:.75rem;width:20rem}}\
          input,button{{font:inherit;padding:.5rem;border-radius:.375rem;border:1px solid #444}}\
          button{{background:#3b82f6;color:#fff;border:0;cursor:pointer}}.note{{color:#f87171}}\
-         p{{margin:0}}</style></head><body><form method=\"post\" action=\"/login\" data-testid=\"login-form\">\
+         p{{margin:0}}</style></head><body><form method=\"post\" action=\"{base}/login\" data-testid=\"login-form\">\
          <h1>tokenscope</h1><p>This dashboard needs its access token: the one given with <code>--token</code> \
          or <code>TOKENSCOPE_TOKEN</code>, or the one <code>serve</code> printed at start.</p>{note}\
          <label>Access token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" \
@@ -223,6 +234,19 @@ mod tests {
         assert_eq!(cookie(&h), Some("xyz"));
         let req = Request::builder().uri("/runs?x=1&token=a%2Bb&y=2").body(axum::body::Body::empty()).unwrap();
         assert_eq!(query_token(&req), Some(("a+b".into(), "x=1&y=2".into())));
+    }
+
+    #[test]
+    fn the_login_form_and_redirects_carry_the_base_path() {
+        assert!(page("", "/pod").contains("action=\"/pod/login\""));
+        assert!(page("", "").contains("action=\"/login\""));
+        let resp = logged_in(&HeaderMap::new(), "t0k", "/runs?x=1", "/pod");
+        assert_eq!(resp.headers()[header::LOCATION], "/pod/runs?x=1");
+        let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(cookie.contains("HttpOnly; SameSite=Strict; Path=/pod") && !cookie.contains("Secure"), "{cookie}");
+        let resp = logged_in(&HeaderMap::new(), "t0k", "/", "");
+        assert_eq!(resp.headers()[header::LOCATION], "/");
+        assert!(resp.headers()[header::SET_COOKIE].to_str().unwrap().contains("Path=/"));
     }
 
     #[test]

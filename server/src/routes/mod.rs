@@ -11,3 +11,4 @@ pub mod login;
 pub mod metrics;
 pub mod run_ws;
 pub mod runs;
+pub mod shares;

@@ -200,6 +200,7 @@ mod tests {
             demo: false,
             notes: String::new(),
             tags: Vec::new(),
+            storage_error: None,
         }
     }
 

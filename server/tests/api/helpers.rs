@@ -53,6 +53,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
         gpu_interval: Duration::from_millis(250),
         gpus: None,
         token: None,
+        base_path: String::new(),
     };
     configure(&mut args);
     let app = Application::build(&args).await.expect("app builds");

@@ -2,10 +2,16 @@
 // Test helpers fail the test loudly on any unexpected error; that is what unwrap/expect are for here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod archive;
 mod auth;
+mod base_path;
+mod charts_png;
+mod garbage_sse;
 mod hardening;
 mod helpers;
 mod run_ws;
 mod runs;
+mod shares;
 mod shell;
+mod viewers;

@@ -63,7 +63,7 @@ async fn a_mid_run_viewer_gets_history_then_live_frames_then_the_end() {
             RunWsFrame::Gpu { samples } => gpu += usize::from(!samples.is_empty()),
             RunWsFrame::Finished { run } => break run,
             RunWsFrame::Hello { .. } => panic!("one hello per viewer"),
-            RunWsFrame::Preflight { .. } | RunWsFrame::Error(_) => {}
+            RunWsFrame::Preflight { .. } | RunWsFrame::Error(_) | RunWsFrame::Storage { .. } => {}
         }
     };
     assert!(progress >= 2 && window >= 1 && gpu >= 1, "progress {progress}, window {window}, gpu {gpu}");

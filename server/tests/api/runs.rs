@@ -105,7 +105,7 @@ async fn a_body_over_the_limit_is_413_never_5xx() {
     spec["name"] = json!("x".repeat(1_500_000));
     let resp = app.post_json("/api/runs", &spec).await;
     assert_eq!(resp.status(), 422);
-    assert_eq!(fields(&error_body(resp).await), ["load.concurrency"]);
+    assert_eq!(fields(&error_body(resp).await), ["name", "load.concurrency"], "a name is at most 200 characters");
 
     spec["name"] = json!("x".repeat(2_500_000));
     let resp = app.post_json("/api/runs", &spec).await;

@@ -89,6 +89,7 @@ async fn spawn_simulated_app() -> (String, tempfile::TempDir) {
         gpu_interval: Duration::from_millis(100),
         gpus: None,
         token: None,
+        base_path: String::new(),
         no_demo: true,
     };
     let app = Application::build(&args).await.expect("app builds");

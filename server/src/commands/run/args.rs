@@ -162,6 +162,10 @@ pub struct RunArgs {
     /// Write the report (or the sweep report) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the run's charts (tokens/s, latency, load, GPU telemetry, latency distribution) as one PNG to FILE:
+    /// the image the dashboard's "charts (PNG)" download gives.
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
     /// No progress bar, preflight lines or table: only errors and the verdict (on stderr). Pair with --json.
     #[arg(short, long)]
     pub quiet: bool,

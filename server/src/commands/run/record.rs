@@ -13,7 +13,8 @@ use crate::telemetry::{run_energy::ModelSize, Telemetry, TelemetryConfig, DEFAUL
 /// Options of `tokenscope run` about telemetry and the archive.
 #[derive(Debug, Clone, Args)]
 pub struct RecordArgs {
-    /// Run archive to save the run in, shared with `tokenscope serve` (sqlite://FILE).
+    /// Run archive to save the run in, shared with `tokenscope serve` (sqlite://FILE or
+    /// postgres://USER:PASS@HOST:PORT/DB).
     #[arg(long, default_value = "sqlite://tokenscope.db", env = "TOKENSCOPE_DB")]
     pub db: String,
     /// Do not save the run in the archive.
@@ -108,6 +109,7 @@ pub fn archived_view(spec: &RunSpec, result: &RunResult, preflight_states: Vec<S
         demo: false,
         notes: String::new(),
         tags: Vec::new(),
+        storage_error: None,
     }
 }
 

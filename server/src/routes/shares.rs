@@ -1,0 +1,597 @@
+//! Share links: read-only, revocable access to one run or one comparison for people who hold only the link.
+//!
+//! - `POST /api/shares`, `GET /api/shares?run=ID`, `DELETE /api/shares/{id}`: the owner makes, lists and revokes
+//!   links (owner only: the access-token gate never lets a share-link viewer reach them).
+//! - `GET /s/{id}`: opening a link puts its id in the `tokenscope_share` cookie and redirects to the run or the
+//!   comparison; a revoked link answers 410, an unknown one 404.
+//! - [`admit_viewer`]: called by the gate (`routes::login::require_token`) for a request without the token. It
+//!   re-reads the links of the cookie (through a cache of at most [`CACHE_TTL`], which a revocation on this server
+//!   clears at once) and lets through only what [`decide`] allows: reads of the shared runs' pages, the API
+//!   calls those pages make, the run's socket, and static files.
+//! - `GET /api/session`: `owner` or `viewer` (with the viewer's links), for the UI.
+
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{Path, Query, Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
+    middleware::Next,
+    response::{Html, IntoResponse, Response},
+    Extension, Json,
+};
+use serde::Deserialize;
+
+use app::protocol::api::ApiErrorBody;
+use app::protocol::share::{CreateShare, Role, SessionInfo, ShareView, SHARE_PREFIX};
+use app::protocol::spec::FieldError;
+
+use super::error::{ApiError, ApiJson};
+use super::runs::find;
+use crate::hub::{looks_like_id, new_run_id};
+use crate::state::AppState;
+use crate::store::ShareRow;
+
+/// The cookie that holds the ids of the share links a browser has opened, newest first, separated by `.`.
+pub const COOKIE: &str = "tokenscope_share";
+/// Share links one browser keeps in the cookie; opening more drops the oldest.
+pub const MAX_HELD: usize = 8;
+/// Lifetime of the cookie: 30 days after the last link opened.
+pub const COOKIE_MAX_AGE_S: u64 = 30 * 24 * 3600;
+/// How long a looked-up link is trusted before the archive is asked again. A revocation on this server clears
+/// its entry at once; this only bounds how stale a revocation made by another server on a shared database is.
+pub const CACHE_TTL: Duration = Duration::from_secs(1);
+
+// ---------- the owner's API ----------
+
+/// What the share endpoints fail with: 422 with per-field messages, or any [`ApiError`].
+#[derive(Debug)]
+pub enum ShareError {
+    /// 422: the body parsed but its values are wrong.
+    Invalid(Vec<FieldError>),
+    /// Anything else.
+    Api(ApiError),
+}
+
+impl From<ApiError> for ShareError {
+    fn from(e: ApiError) -> Self {
+        ShareError::Api(e)
+    }
+}
+
+impl IntoResponse for ShareError {
+    fn into_response(self) -> Response {
+        match self {
+            ShareError::Invalid(fields) => {
+                let summary = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                let error = format!("invalid share link: {summary}");
+                (StatusCode::UNPROCESSABLE_ENTITY, Json(ApiErrorBody { error, fields })).into_response()
+            }
+            ShareError::Api(e) => e.into_response(),
+        }
+    }
+}
+
+fn internal(e: impl Into<anyhow::Error>) -> ApiError {
+    ApiError::Internal(e.into())
+}
+
+fn unknown_share(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no share link has the id {id:?}"))
+}
+
+/// The API's view of a stored link.
+pub fn view_of(row: ShareRow) -> ShareView {
+    ShareView {
+        path: ShareView::path_of(&row.id),
+        id: row.id,
+        kind: row.kind,
+        runs: row.run_ids,
+        label: row.label,
+        created_unix_ms: row.created_unix_ms,
+        revoked_unix_ms: row.revoked_unix_ms,
+    }
+}
+
+/// `POST /api/shares`: a new link to one run or a comparison; `201` with it. `422` names the field at fault, `404`
+/// the run that is not in the archive.
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateShare>,
+) -> Result<(StatusCode, Json<ShareView>), ShareError> {
+    let body = body.normalized();
+    let errors = body.validate();
+    if !errors.is_empty() {
+        return Err(ShareError::Invalid(errors));
+    }
+    for id in &body.runs {
+        find(&state, id).await?;
+    }
+    let row = ShareRow {
+        id: new_run_id(),
+        kind: body.kind,
+        run_ids: body.runs,
+        label: body.label.unwrap_or_default(),
+        created_unix_ms: super::live::now_ms(),
+        revoked_unix_ms: None,
+    };
+    state.store.insert_share(&row).await.map_err(internal)?;
+    Ok((StatusCode::CREATED, Json(view_of(row))))
+}
+
+/// Query of `GET /api/shares`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Only the links that open this run.
+    pub run: Option<String>,
+}
+
+/// `GET /api/shares?run=ID`: the links (working and revoked), newest first; all of them without `run`.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<ShareView>>, ApiError> {
+    let rows = state.store.list_shares(query.run.as_deref().filter(|r| !r.is_empty())).await.map_err(internal)?;
+    Ok(Json(rows.into_iter().map(view_of).collect()))
+}
+
+/// `DELETE /api/shares/{id}`: revokes the link at once (for every browser that holds it); `200` with the link.
+/// Revoking again changes nothing and answers the same.
+pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ShareView>, ApiError> {
+    if !looks_like_id(&id) {
+        return Err(unknown_share(&id));
+    }
+    let found = state.store.revoke_share(&id).await.map_err(internal)?;
+    forget(&id);
+    if !found {
+        return Err(unknown_share(&id));
+    }
+    let row = state.store.get_share(&id).await.map_err(internal)?.ok_or_else(|| unknown_share(&id))?;
+    Ok(Json(view_of(row)))
+}
+
+/// `GET /api/session`: `owner` for a request the token (or an open server) let in; `viewer` with the working
+/// links for one let in by share links alone.
+pub async fn session(viewer: Option<Extension<SessionInfo>>) -> Json<SessionInfo> {
+    Json(viewer.map_or(SessionInfo { role: Role::Owner, shares: Vec::new() }, |Extension(s)| s))
+}
+
+// ---------- opening a link ----------
+
+/// `GET /s/{id}`: a working link adds its id to the share cookie and redirects (303) to what it opens; a revoked
+/// one is a 410 page, an unknown one a 404 page.
+pub async fn open(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let row = if looks_like_id(&id) { state.store.get_share(&id).await } else { Ok(None) };
+    let row = match row {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            return notice(
+                StatusCode::NOT_FOUND,
+                "This share link does not exist",
+                "Check that the whole link was copied.",
+            )
+        }
+        Err(e) => {
+            tracing::error!("could not read share link {id}: {e}");
+            return notice(StatusCode::INTERNAL_SERVER_ERROR, "Could not read this share link", "Try again shortly.");
+        }
+    };
+    if row.revoked_unix_ms.is_some() {
+        return revoked_page();
+    }
+    // Keep the other links this browser holds while they still work, newest first.
+    let mut held = vec![row.id.clone()];
+    for other in held_ids(&headers) {
+        if held.len() >= MAX_HELD {
+            break;
+        }
+        if other != row.id && matches!(lookup(&state, &other).await, Ok(Some(r)) if r.revoked_unix_ms.is_none()) {
+            held.push(other);
+        }
+    }
+    let view = view_of(row);
+    let to = app::paths::join(&state.info.base_path, &view.target());
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(&to) {
+        resp.headers_mut().insert(header::LOCATION, value);
+    }
+    let cookie = share_cookie(&held, is_https(&headers), &state.info.base_path);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    resp
+}
+
+/// The `Set-Cookie` value that holds `ids`, for the dashboard's base path (`/` without one).
+///
+/// `SameSite=Lax`, unlike the token cookie's `Strict`: share links are opened from chat apps, mail and other
+/// sites. That first request is a cross-site top-level navigation, and so is the redirect that follows it; a
+/// `Strict` cookie would not be sent with it, so the viewer would land on the login form the first time. `Lax`
+/// is sent on top-level GET navigations only (never on cross-site POSTs, fetches or frames), and the cookie grants
+/// nothing but GET reads of the shared runs, so it opens no cross-site write. `HttpOnly` keeps scripts from
+/// reading the ids; `Secure` when the request came over HTTPS.
+pub fn share_cookie(ids: &[String], secure: bool, base_path: &str) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    let path = if base_path.is_empty() { "/" } else { base_path };
+    format!("{COOKIE}={}; HttpOnly; SameSite=Lax; Path={path}; Max-Age={COOKIE_MAX_AGE_S}{secure}", ids.join("."))
+}
+
+fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The share ids the request's cookie holds (well-formed ones, no repeats, at most [`MAX_HELD`]).
+pub fn held_ids(headers: &HeaderMap) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let values = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='));
+    for id in values.flat_map(|v| v.split('.')) {
+        if looks_like_id(id) && !ids.iter().any(|i| i == id) && ids.len() < MAX_HELD {
+            ids.push(id.to_owned());
+        }
+    }
+    ids
+}
+
+// ---------- the gate for share-link viewers ----------
+
+/// What a share-link viewer may do with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// A read the links cover (or opening a link).
+    Allow,
+    /// A write (any method but GET/HEAD) by someone who holds links: 403, share links are read-only.
+    ReadOnly,
+    /// Not covered: the login form or 401, as without any link.
+    Deny,
+}
+
+/// Decides what the holder of the working links `shares` may do; pure, so that the whole policy is one table.
+///
+/// Allowed (GET and HEAD only): opening any link (`/s/{id}`); static files (`/pkg/…`, the icon); the server-wide
+/// socket (`/ws/live`: version and clock only); `/api/session`; the page `/runs/{id}` of a shared run; the page
+/// `/compare?runs=…` when every run named is in one link; for a shared run, what its page and the compare page
+/// read: `/api/runs/{id}`, `…/series`, `…/latency`, the exports (JSON, CSVs, Markdown, PNG) and its socket `/ws/runs/{id}` (which also
+/// gives an ended run's page its stored history). Not allowed: every listing (`/`, `/runs`, `/api/runs`,
+/// `/api/runs/summaries`), other runs, the New run and GPU pages, `/api/shares`, `/metrics`.
+pub fn decide(method: &Method, uri: &Uri, shares: &[ShareView]) -> Decision {
+    let path = uri.path();
+    let read = method == Method::GET || method == Method::HEAD;
+    if read && path.strip_prefix(SHARE_PREFIX).is_some_and(|id| !id.is_empty() && !id.contains('/')) {
+        return Decision::Allow;
+    }
+    if shares.is_empty() {
+        return Decision::Deny;
+    }
+    if !read {
+        return Decision::ReadOnly;
+    }
+    let shared = |id: &str| shares.iter().any(|s| s.runs.iter().any(|r| r == id));
+    let run_read = |rest: &str| {
+        let (id, tail) = rest.split_once('/').map_or((rest, ""), |(id, tail)| (id, tail));
+        let known = matches!(
+            tail,
+            "" | "series"
+                | "latency"
+                | "export.json"
+                | "export/requests.csv"
+                | "export/telemetry.csv"
+                | "export/summary.md"
+                | "export/charts.png"
+        );
+        known && shared(id)
+    };
+    let allowed = match path {
+        "/api/session" | "/ws/live" | "/favicon.svg" | "/favicon.ico" => true,
+        _ if path.starts_with("/pkg/") => true,
+        "/compare" => {
+            let ids = compare_ids(uri);
+            !ids.is_empty() && shares.iter().any(|s| ids.iter().all(|id| s.runs.contains(id)))
+        }
+        _ => {
+            if let Some(id) = path.strip_prefix("/runs/") {
+                !id.contains('/') && shared(id)
+            } else if let Some(id) = path.strip_prefix("/ws/runs/") {
+                !id.contains('/') && shared(id)
+            } else if let Some(rest) = path.strip_prefix("/api/runs/") {
+                run_read(rest)
+            } else {
+                false
+            }
+        }
+    };
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::Deny
+    }
+}
+
+/// The run ids of a compare page's `?runs=a,b` (as the page itself reads them).
+fn compare_ids(uri: &Uri) -> Vec<String> {
+    let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(uri) else { return Vec::new() };
+    pairs.into_iter().find(|(k, _)| k == "runs").map(|(_, v)| app::pages::compare::parse_ids(&v)).unwrap_or_default()
+}
+
+/// For a request that carries no valid token: serves it when the share cookie's working links cover it (the
+/// handler then sees a viewer [`SessionInfo`] in the request's extensions); 403 for a write by a link holder;
+/// 410 when only revoked links would have covered it. `None`: the caller answers as to anyone without the token.
+pub async fn admit_viewer(state: &AppState, mut req: Request, next: Next) -> Option<Response> {
+    let (mut active, mut revoked) = (Vec::new(), Vec::new());
+    for id in held_ids(req.headers()) {
+        match lookup(state, &id).await {
+            Ok(Some(row)) if row.revoked_unix_ms.is_some() => revoked.push(view_of(row)),
+            Ok(Some(row)) => active.push(view_of(row)),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("could not read share link {id}: {e}"),
+        }
+    }
+    let api = is_api(req.uri().path());
+    match decide(req.method(), req.uri(), &active) {
+        Decision::Allow => {
+            if !active.is_empty() {
+                req.extensions_mut().insert(SessionInfo { role: Role::Viewer, shares: active });
+            }
+            Some(next.run(req).await)
+        }
+        Decision::ReadOnly => Some(read_only()),
+        Decision::Deny if revoked_covers(req.method(), req.uri(), &revoked) => {
+            Some(if api { gone_json() } else { revoked_page() })
+        }
+        Decision::Deny => None,
+    }
+}
+
+/// True when one of the `revoked` links would have let this request read a run (not merely a static file, the
+/// live socket or the session): such a request gets "revoked" (410) rather than the login form.
+fn revoked_covers(method: &Method, uri: &Uri, revoked: &[ShareView]) -> bool {
+    let no_runs: Vec<ShareView> =
+        revoked.first().map(|s| ShareView { runs: Vec::new(), ..s.clone() }).into_iter().collect();
+    decide(method, uri, revoked) == Decision::Allow && decide(method, uri, &no_runs) != Decision::Allow
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/ws/") || path == "/metrics"
+}
+
+struct Cached {
+    at: Instant,
+    row: Option<ShareRow>,
+}
+
+/// Links looked up in the last [`CACHE_TTL`]: a viewer's page load makes a dozen requests, each would otherwise
+/// read every link of the cookie from the archive.
+static CACHE: LazyLock<Mutex<HashMap<String, Cached>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Entries kept before stale ones are swept out.
+const CACHE_SWEEP_AT: usize = 1024;
+
+async fn lookup(state: &AppState, id: &str) -> Result<Option<ShareRow>, crate::store::StoreError> {
+    if let Ok(cache) = CACHE.lock() {
+        if let Some(c) = cache.get(id).filter(|c| c.at.elapsed() < CACHE_TTL) {
+            return Ok(c.row.clone());
+        }
+    }
+    let row = state.store.get_share(id).await?;
+    if let Ok(mut cache) = CACHE.lock() {
+        if cache.len() >= CACHE_SWEEP_AT {
+            cache.retain(|_, c| c.at.elapsed() < CACHE_TTL);
+        }
+        cache.insert(id.to_owned(), Cached { at: Instant::now(), row: row.clone() });
+    }
+    Ok(row)
+}
+
+/// Drops a link from the cache, so that its revocation holds from the next request on.
+fn forget(id: &str) {
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.remove(id);
+    }
+}
+
+fn read_only() -> Response {
+    let error = "share links are read-only: log in with the access token to change anything".to_owned();
+    (StatusCode::FORBIDDEN, Json(ApiErrorBody { error, fields: Vec::new() })).into_response()
+}
+
+fn gone_json() -> Response {
+    let error = "this share link was revoked by its owner".to_owned();
+    (StatusCode::GONE, Json(ApiErrorBody { error, fields: Vec::new() })).into_response()
+}
+
+fn revoked_page() -> Response {
+    notice(
+        StatusCode::GONE,
+        "This share link was revoked by its owner",
+        "Ask whoever sent it for a new link if you still need to see it.",
+    )
+}
+
+/// A small page with a heading and a line, in the login form's look. Both texts are this module's fixed strings.
+fn notice(status: StatusCode, title: &str, line: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>tokenscope — {title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;background:#0f1115;color:#e6e6e6;display:grid;\
+         place-items:center;min-height:100vh;margin:0}}main{{max-width:28rem;padding:1rem}}\
+         h1{{font-size:1.25rem}}p{{color:#9aa0a6}}</style></head><body><main data-testid=\"share-notice\">\
+         <p>tokenscope</p><h1>{title}</h1><p>{line}</p></main></body></html>"
+    );
+    (status, Html(html)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+    const B: &str = "BBBBBBBBBBBBBBBBBBBBBB";
+    const C: &str = "CCCCCCCCCCCCCCCCCCCCCC";
+
+    fn share(kind: &str, runs: &[&str]) -> ShareView {
+        view_of(ShareRow {
+            id: new_run_id(),
+            kind: kind.into(),
+            run_ids: runs.iter().map(|r| (*r).to_owned()).collect(),
+            label: String::new(),
+            created_unix_ms: 1,
+            revoked_unix_ms: None,
+        })
+    }
+
+    fn check(method: Method, uri: &str, shares: &[ShareView]) -> Decision {
+        decide(&method, &uri.parse::<Uri>().unwrap(), shares)
+    }
+
+    #[test]
+    fn a_run_link_opens_its_page_reads_exports_and_socket_only() {
+        let s = [share("run", &[A])];
+        let allowed = [
+            format!("/runs/{A}"),
+            format!("/api/runs/{A}"),
+            format!("/api/runs/{A}/series"),
+            format!("/api/runs/{A}/latency"),
+            format!("/api/runs/{A}/export.json"),
+            format!("/api/runs/{A}/export/requests.csv"),
+            format!("/api/runs/{A}/export/telemetry.csv"),
+            format!("/api/runs/{A}/export/summary.md"),
+            format!("/api/runs/{A}/export/charts.png"),
+            format!("/ws/runs/{A}"),
+            "/api/session".into(),
+            "/ws/live".into(),
+            "/pkg/tokenscope.js".into(),
+            "/pkg/tokenscope_bg.wasm".into(),
+            "/favicon.svg".into(),
+            "/s/anything".into(),
+        ];
+        for path in &allowed {
+            assert_eq!(check(Method::GET, path, &s), Decision::Allow, "GET {path}");
+            assert_eq!(check(Method::HEAD, path, &s), Decision::Allow, "HEAD {path}");
+        }
+        let denied = [
+            "/".to_owned(),
+            "/runs".into(),
+            "/runs/new".into(),
+            format!("/runs/{B}"),
+            format!("/runs/{A}/x"),
+            "/gpu".into(),
+            "/compare".into(),
+            format!("/compare?runs={A},{B}"),
+            "/api/runs".into(),
+            "/api/runs/summaries".into(),
+            format!("/api/runs/{B}"),
+            format!("/api/runs/{A}/stop"),
+            format!("/api/runs/{A}/other"),
+            format!("/ws/runs/{B}"),
+            "/ws/gpu".into(),
+            "/api/gpu".into(),
+            "/api/shares".into(),
+            format!("/api/shares?run={A}"),
+            "/metrics".into(),
+            "/api/demo".into(),
+        ];
+        for path in &denied {
+            assert_eq!(check(Method::GET, path, &s), Decision::Deny, "GET {path}");
+        }
+    }
+
+    #[test]
+    fn writes_with_a_link_are_read_only_and_without_one_denied() {
+        let s = [share("run", &[A])];
+        for (m, path) in [
+            (Method::PATCH, format!("/api/runs/{A}")),
+            (Method::DELETE, format!("/api/runs/{A}")),
+            (Method::POST, format!("/api/runs/{A}/stop")),
+            (Method::POST, "/api/runs".into()),
+            (Method::POST, "/api/shares".into()),
+            (Method::DELETE, "/api/shares/xyz0123456789".into()),
+            (Method::POST, "/api/runs/import".into()),
+            (Method::PUT, format!("/runs/{A}")),
+        ] {
+            assert_eq!(check(m.clone(), &path, &s), Decision::ReadOnly, "{m} {path}");
+            assert_eq!(check(m.clone(), &path, &[]), Decision::Deny, "{m} {path} without links");
+        }
+    }
+
+    #[test]
+    fn without_working_links_only_opening_a_link_is_allowed() {
+        assert_eq!(check(Method::GET, "/s/abcdefghijklmnop", &[]), Decision::Allow);
+        assert_eq!(check(Method::POST, "/s/abcdefghijklmnop", &[]), Decision::Deny);
+        assert_eq!(check(Method::GET, "/s/", &[]), Decision::Deny);
+        for path in [format!("/runs/{A}"), "/pkg/tokenscope.js".into(), "/api/session".into(), "/ws/live".into()] {
+            assert_eq!(check(Method::GET, &path, &[]), Decision::Deny, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_compare_link_covers_exactly_its_runs() {
+        let s = [share("compare", &[A, B])];
+        for path in [
+            format!("/compare?runs={A},{B}"),
+            format!("/compare?runs={B},{A}"),
+            format!("/compare?runs={A}%2C{B}"),
+            format!("/compare?runs={A}"),
+            format!("/runs/{A}"),
+            format!("/runs/{B}"),
+            format!("/api/runs/{B}/latency"),
+        ] {
+            assert_eq!(check(Method::GET, &path, &s), Decision::Allow, "{path}");
+        }
+        for path in [
+            format!("/compare?runs={A},{B},{C}"),
+            format!("/compare?runs={A},{C}"),
+            "/compare?runs=".into(),
+            format!("/runs/{C}"),
+            format!("/api/runs/{C}/series"),
+        ] {
+            assert_eq!(check(Method::GET, &path, &s), Decision::Deny, "{path}");
+        }
+        // Two run links do not make a comparison: every run of the page must be in one link.
+        let two = [share("run", &[A]), share("run", &[B])];
+        assert_eq!(check(Method::GET, &format!("/compare?runs={A},{B}"), &two), Decision::Deny);
+        assert_eq!(check(Method::GET, &format!("/runs/{B}"), &two), Decision::Allow);
+    }
+
+    #[test]
+    fn revoked_links_answer_for_their_runs_only() {
+        let mut s = share("run", &[A]);
+        s.revoked_unix_ms = Some(2);
+        let revoked = [s];
+        let get = |uri: &str| revoked_covers(&Method::GET, &uri.parse::<Uri>().unwrap(), &revoked);
+        assert!(get(&format!("/runs/{A}")));
+        assert!(get(&format!("/api/runs/{A}/series")));
+        assert!(!get(&format!("/runs/{B}")));
+        assert!(!get("/api/session"));
+        assert!(!get("/pkg/tokenscope.js"));
+        assert!(!revoked_covers(&Method::PATCH, &format!("/api/runs/{A}").parse::<Uri>().unwrap(), &revoked));
+        assert!(!revoked_covers(&Method::GET, &format!("/runs/{A}").parse::<Uri>().unwrap(), &[]));
+    }
+
+    #[test]
+    fn the_cookie_keeps_well_formed_ids_and_is_lax() {
+        let mut h = HeaderMap::new();
+        let ids: Vec<String> = (0..10).map(|i| format!("{i}{}", &A[1..])).collect();
+        let value = format!("tokenscope_token=x; {COOKIE}={}.bad..{}; other=1", ids[0], ids[1..].join("."));
+        h.insert(header::COOKIE, HeaderValue::from_str(&value).unwrap());
+        let held = held_ids(&h);
+        assert_eq!(held.len(), MAX_HELD);
+        assert_eq!(held[0], ids[0]);
+        assert_eq!(held[1], ids[1]);
+        let cookie = share_cookie(&held[..2], true, "");
+        assert!(cookie.starts_with(&format!("{COOKIE}={}.{};", ids[0], ids[1])), "{cookie}");
+        for part in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000", "Secure"] {
+            assert!(cookie.contains(part), "{cookie}");
+        }
+        assert!(!share_cookie(&held[..1], false, "").contains("Secure"));
+        assert!(share_cookie(&held[..1], false, "/pod").contains("Path=/pod;"));
+    }
+}

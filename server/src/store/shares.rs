@@ -1,0 +1,90 @@
+//! Share links: an unguessable id that opens one run (`run`) or a comparison of runs (`compare`) until it is
+//! revoked. The id is made by the caller; the archive only keeps the rows.
+
+use super::{Store, StoreError};
+
+/// A `shares` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShareRow {
+    /// The unguessable id in the link.
+    pub id: String,
+    /// `run` or `compare`.
+    pub kind: String,
+    /// The runs the link opens, in order.
+    pub run_ids: Vec<String>,
+    /// A label for the owner's list of links.
+    pub label: String,
+    /// When it was made, Unix epoch ms.
+    pub created_unix_ms: u64,
+    /// When it was revoked (the first time), Unix epoch ms; `None` while the link works.
+    pub revoked_unix_ms: Option<u64>,
+}
+
+/// `id, kind, run_ids_json, label, created_at_ms, revoked_at_ms` of a `shares` row.
+type Row = (String, String, String, String, i64, Option<i64>);
+
+/// The columns of [`Row`], for `concat!` (sqlx takes only `&'static str` SQL).
+macro_rules! columns {
+    () => {
+        "SELECT id, kind, run_ids_json, label, created_at_ms, revoked_at_ms FROM shares"
+    };
+}
+
+fn share_of((id, kind, run_ids, label, created, revoked): Row) -> ShareRow {
+    ShareRow {
+        id,
+        kind,
+        run_ids: serde_json::from_str(&run_ids).unwrap_or_default(),
+        label,
+        created_unix_ms: u64::try_from(created).unwrap_or(0),
+        revoked_unix_ms: revoked.map(|t| u64::try_from(t).unwrap_or(0)),
+    }
+}
+
+impl Store {
+    /// Stores a new share (the caller generates the unguessable id).
+    pub async fn insert_share(&self, share: &ShareRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO shares (id, kind, run_ids_json, label, created_at_ms, revoked_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&share.id)
+        .bind(&share.kind)
+        .bind(serde_json::to_string(&share.run_ids).unwrap_or_else(|_| "[]".into()))
+        .bind(&share.label)
+        .bind(i64::try_from(share.created_unix_ms).unwrap_or(i64::MAX))
+        .bind(share.revoked_unix_ms.map(|t| i64::try_from(t).unwrap_or(i64::MAX)))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The share with this id, revoked or not.
+    pub async fn get_share(&self, id: &str) -> Result<Option<ShareRow>, StoreError> {
+        let row: Option<Row> =
+            sqlx::query_as(concat!(columns!(), " WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(share_of))
+    }
+
+    /// Newest first; with Some(run_id), only shares whose run_ids contain it.
+    pub async fn list_shares(&self, run_id: Option<&str>) -> Result<Vec<ShareRow>, StoreError> {
+        // Few rows: the run filter is applied here rather than with dialect-specific JSON SQL.
+        let rows: Vec<Row> =
+            sqlx::query_as(concat!(columns!(), " ORDER BY created_at_ms DESC, id")).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(share_of)
+            .filter(|s| run_id.is_none_or(|r| s.run_ids.iter().any(|id| id == r)))
+            .collect())
+    }
+
+    /// Sets revoked_at (keeps the first revocation time); false when no share has the id.
+    pub async fn revoke_share(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE shares SET revoked_at_ms = COALESCE(revoked_at_ms, $1) WHERE id = $2")
+            .bind(super::now_ms() as i64)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
