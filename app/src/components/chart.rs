@@ -104,7 +104,7 @@ mod draw {
     use plotters_canvas::CanvasBackend;
     use web_sys::HtmlCanvasElement;
 
-    use super::{y_range, Series};
+    use super::{tick_label, y_range, Series};
     use crate::components::downsample::minmax;
 
     const BG: RGBColor = RGBColor(23, 27, 33);
@@ -132,7 +132,7 @@ mod draw {
         let (x0, x1) = if x.1 > x.0 { x } else { (x.0, x.0 + 1.0) };
         let Ok(mut chart) = ChartBuilder::on(&root)
             .margin(8)
-            .x_label_area_size(28)
+            .x_label_area_size(40)
             .y_label_area_size(56)
             .build_cartesian_2d(x0..x1, y0..y1)
         else {
@@ -146,8 +146,11 @@ mod draw {
             .label_style(("sans-serif", 12).into_font().color(&TEXT))
             .x_desc(desc.0)
             .y_desc(desc.1)
-            .x_labels(8)
+            // About one tick label per 80 px, so long labels ("12500") never run into each other.
+            .x_labels((w as usize / 80).clamp(3, 8))
             .y_labels(5)
+            .x_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| tick_label(*v))
             .draw();
         let buckets = (w as usize / 2).max(50);
         for s in series {
@@ -192,5 +195,33 @@ mod tests {
         assert_eq!(y_range(&[], 1.0), (0.0, 1.0));
         let full = vec![Series { label: "u".into(), color: PALETTE[0], points: vec![(0.0, 100.0)] }];
         assert_eq!(y_range(&full, 100.0), (0.0, 100.0), "100 % stays on a 0–100 axis");
+    }
+}
+
+/// An axis tick: whole numbers without a fractional part ("20", "12500"), others with at most two decimals.
+pub fn tick_label(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_owned()
+    } else if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tick_tests {
+    use super::tick_label;
+
+    #[test]
+    fn ticks_drop_needless_decimals() {
+        assert_eq!(tick_label(20.0), "20");
+        assert_eq!(tick_label(12500.0), "12500");
+        assert_eq!(tick_label(2.5), "2.5");
+        assert_eq!(tick_label(0.375), "0.38");
+        assert_eq!(tick_label(0.5), "0.5");
+        assert_eq!(tick_label(-0.0), "0");
+        assert_eq!(tick_label(-5.0), "-5");
     }
 }

@@ -58,10 +58,25 @@ pub fn sweep_x_range(series: &[Series]) -> (f64, f64) {
     (0.0, nice_ceiling(max * 1.05))
 }
 
-/// A run's GPU figures for the bars: (mean power W, J per output token, simulated).
-fn energy_of(c: &Compared) -> (Option<f64>, Option<f64>, bool) {
+/// A run's GPU figures for the bars: (mean power W, J per output token, simulated, the GPUs counted).
+fn energy_of(c: &Compared) -> (Option<f64>, Option<f64>, bool, Option<String>) {
     let gpu = headline(c.view.result.as_ref()).and_then(|r| r.gpu.as_ref());
-    (gpu.and_then(|g| g.mean_power_w), gpu.and_then(|g| g.j_per_output_token), gpu.is_some_and(|g| g.simulated))
+    (
+        gpu.and_then(|g| g.mean_power_w),
+        gpu.and_then(|g| g.j_per_output_token),
+        gpu.is_some_and(|g| g.simulated),
+        gpu.map(|g| gpus_label(&g.gpu_indices)),
+    )
+}
+
+/// "GPU 1" or "GPUs 0, 1": which GPUs a run's energy counts.
+pub fn gpus_label(indices: &[u32]) -> String {
+    let list = indices.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    if indices.len() == 1 {
+        format!("GPU {list}")
+    } else {
+        format!("GPUs {list}")
+    }
 }
 
 /// Bar width in percent of the largest value of its column.
@@ -88,7 +103,7 @@ pub fn EnergyBars(
         runs.iter()
             .zip(figures)
             .enumerate()
-            .map(|(i, (c, (power, joules, simulated)))| {
+            .map(|(i, (c, (power, joules, simulated, counted)))| {
                 let (r, g, b) = PALETTE[i % PALETTE.len()];
                 let bar = move |v: Option<f64>, max: f64, digits: usize, unit: &'static str| match v {
                     Some(v) => view! {
@@ -107,6 +122,7 @@ pub fn EnergyBars(
                             {c.name()}
                             {simulated.then(|| view! { <span class="tag tag-sim">"simulated GPU"</span> })}
                         </td>
+                        <td class="muted" data-testid="energy-gpus">{counted.unwrap_or_default()}</td>
                         {bar(power, max_w, 1, "W")}
                         {bar(joules, max_j, 3, "J/token")}
                     </tr>
@@ -119,6 +135,7 @@ pub fn EnergyBars(
             <thead>
                 <tr>
                     <th>"Run"</th>
+                    <th>"GPUs counted"</th>
                     <th>"GPU mean power"</th>
                     <th>"Energy per output token"</th>
                 </tr>
@@ -131,6 +148,12 @@ pub fn EnergyBars(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gpus_counted_are_named() {
+        assert_eq!(gpus_label(&[1]), "GPU 1");
+        assert_eq!(gpus_label(&[0, 1]), "GPUs 0, 1");
+    }
 
     #[test]
     fn cdf_ranges_hug_the_data() {
