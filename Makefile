@@ -30,7 +30,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 DB   ?= sqlite://tokenscope.db
 
-.PHONY: help start setup tools browser nginx node-deps site release build serve test check fmt-check clippy unit e2e dev-tools watch dist
+.PHONY: help start setup test-setup tools browser nginx node-deps site release build serve test check fmt-check clippy unit e2e dev-tools watch dist
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,7 +39,9 @@ start: setup release ## install what is missing, build (release) and serve the d
 	$(BIN) serve --host $(HOST) --port $(PORT) --db $(DB)
 
 # ---------- installing (idempotent: each step skips what is already there) ----------
-setup: tools browser nginx node-deps fuzz-tools ## install the toolchain pieces, Chromium, nginx (e2e TLS proxy) and the npm packages
+setup: tools node-deps ## install what building and serving need: wasm target, wasm-bindgen, wasm-opt (npm)
+
+test-setup: setup browser nginx fuzz-tools ## also what the tests need: Chromium, nginx (TLS proxy), nightly + cargo-fuzz
 
 tools:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -104,7 +106,7 @@ dist: release ## a folder to copy to a GPU pod: target/dist/tokenscope/{tokensco
 	@echo "target/dist/tokenscope-linux-x86_64.tar.gz"
 
 # ---------- testing ----------
-test: setup check unit fuzz-smoke e2e ## every test: fmt, clippy (ssr + hydrate), cargo tests (faults included), 30 s of each fuzz target, end2end in Chromium
+test: test-setup check unit fuzz-smoke e2e ## every test: fmt, clippy (ssr + hydrate), cargo tests (faults included), 30 s of each fuzz target, end2end in Chromium
 
 check: fmt-check clippy
 

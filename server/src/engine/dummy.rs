@@ -27,6 +27,8 @@ pub struct DummyTarget {
     pub error: Option<(ErrorClass, Option<u16>)>,
     /// Fail only the first this-many calls (with `error`, or `other` when unset); 0 = per `error`.
     pub fail_first: u64,
+    /// Answer the first this-many calls, then fail every later one (with `error`, or `other`): a target that dies.
+    pub fail_after: Option<u64>,
     /// Requests executed so far (see [`DummyTarget::calls`]).
     pub calls: AtomicU64,
 }
@@ -42,6 +44,7 @@ impl DummyTarget {
             usage: true,
             error: None,
             fail_first: 0,
+            fail_after: None,
             calls: AtomicU64::new(0),
         }
     }
@@ -74,7 +77,11 @@ impl Target for DummyTarget {
                 error: None,
             };
             tokio::time::sleep(self.ttft).await;
-            let fail = if self.fail_first > 0 { call < self.fail_first } else { self.error.is_some() };
+            let fail = match self.fail_after {
+                Some(n) => call >= n,
+                None if self.fail_first > 0 => call < self.fail_first,
+                None => self.error.is_some(),
+            };
             if fail {
                 let (class, status) = self.error.unwrap_or((ErrorClass::Other, None));
                 result.error = Some(RequestError { class, status, message: format!("dummy failure {call}") });

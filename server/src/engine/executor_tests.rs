@@ -160,3 +160,39 @@ async fn multi_token_chunks_and_a_closed_channel() {
     assert!(near(r.itl_chunk_ms.p50, 4.0) && near(r.itl_ms.p50, 1.0) && near(r.tpot_ms.p50, 1.0), "{r:?}");
     assert_eq!((r.itl_chunk_ms.count, r.itl_ms.count), (12, 48));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_target_that_dies_mid_run_ends_the_step_after_ten_refusals_in_a_row() {
+    let target =
+        Arc::new(DummyTarget { fail_after: Some(5), error: Some((ErrorClass::Connect, None)), ..DummyTarget::new() });
+    let (ctx, _rx) = ctx(
+        target.clone(),
+        LoadSpec::Concurrency { concurrency: 1 },
+        Limits { requests: Some(1000), ..Limits::default() },
+    );
+    let r = ClosedLoop { concurrency: 1 }.run(Step::new(ctx).unwrap(), CancellationToken::new()).await;
+    assert_eq!(target.calls(), 5 + u64::from(crate::engine::step::TARGET_LOST_AFTER));
+    assert_eq!((r.requests_completed, r.requests_failed), (5, 10));
+    let v = r.verdict.unwrap();
+    assert!(v.contains("stopped accepting connections mid-run") && v.contains("The 5 requests completed"), "{v}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn refusals_before_any_answer_are_not_a_lost_target() {
+    // Never answered: the fail-fast rule's verdict, not "stopped accepting connections mid-run".
+    let target = Arc::new(DummyTarget { error: Some((ErrorClass::Connect, None)), ..DummyTarget::new() });
+    let (never, _rx) =
+        ctx(target, LoadSpec::Concurrency { concurrency: 1 }, Limits { requests: Some(100), ..Limits::default() });
+    let r = ClosedLoop { concurrency: 1 }.run(Step::new(never).unwrap(), CancellationToken::new()).await;
+    let v = r.verdict.unwrap();
+    assert!(v.contains("refused every connection") && !v.contains("mid-run"), "{v}");
+    // Twelve refusals before the target ever answered (fail-fast off), then answers: the run goes on to its limit.
+    let target =
+        Arc::new(DummyTarget { fail_first: 12, error: Some((ErrorClass::Connect, None)), ..DummyTarget::new() });
+    let (mut step_ctx, _rx) =
+        ctx(target, LoadSpec::Concurrency { concurrency: 1 }, Limits { requests: Some(30), ..Limits::default() });
+    step_ctx.fail_fast_after = 0;
+    let r = ClosedLoop { concurrency: 1 }.run(Step::new(step_ctx).unwrap(), CancellationToken::new()).await;
+    assert_eq!((r.requests_completed, r.requests_failed), (18, 12));
+    assert!(r.verdict.is_none());
+}

@@ -129,8 +129,14 @@ pub struct Step {
     first_ok: bool,
     all: FailureTally,
     ok_total: u64,
+    /// Refused connections since the last success (see [`TARGET_LOST_AFTER`]).
+    refused_in_a_row: u32,
     early_stop: Option<String>,
 }
+
+/// Refused connections in a row, after at least one success, after which the target counts as gone and the step
+/// (and the run) ends with a verdict that says so — instead of hammering a dead port until the limits.
+pub const TARGET_LOST_AFTER: u32 = 10;
 
 impl Step {
     /// Starts step `ctx.step` now and announces it.
@@ -155,6 +161,7 @@ impl Step {
             first_ok: false,
             all: FailureTally::default(),
             ok_total: 0,
+            refused_in_a_row: 0,
             early_stop: None,
         })
     }
@@ -237,13 +244,37 @@ impl Step {
             }
         }
         match &m.error {
-            None => self.ok_total += 1,
-            Some(e) => self.all.add(e),
+            None => {
+                self.ok_total += 1;
+                self.refused_in_a_row = 0;
+            }
+            Some(e) => {
+                self.all.add(e);
+                // Mid-stream cuts and timeouts neither prove nor disprove that the target is gone.
+                if e.class == ErrorClass::Connect {
+                    self.refused_in_a_row += 1;
+                    self.check_target_lost(&e.message);
+                }
+            }
         }
         self.check_fail_fast(m.error.as_ref());
         if self.ctx.events.listening() {
             self.ctx.events.send(RunEvent::Request(self.record(&m, &ticket)));
         }
+    }
+
+    /// A target that answered before and now refused [`TARGET_LOST_AFTER`] connections in a row is gone. (One that
+    /// never answered is the fail-fast rule's case, with its own verdict.)
+    fn check_target_lost(&mut self, message: &str) {
+        if self.early_stop.is_some() || self.ok_total == 0 || self.refused_in_a_row < TARGET_LOST_AFTER {
+            return;
+        }
+        let message: String = message.chars().take(200).collect();
+        self.early_stop = Some(format!(
+            "the target stopped accepting connections mid-run: {TARGET_LOST_AFTER} requests in a row were refused \
+             ({message}); is the server at {} still running? The {} requests completed before are kept",
+            self.ctx.verdict.target, self.ok_total
+        ));
     }
 
     fn check_fail_fast(&mut self, error: Option<&RequestError>) {

@@ -8,13 +8,10 @@ use tokio_util::sync::CancellationToken;
 
 use app::protocol::event::{RunEvent, WindowStats};
 use app::protocol::live_run::{Progress, RunResult, RunStatus, RunView, RunWsFrame};
-use app::protocol::record::ErrorClass;
 use app::protocol::report::ErrorSample;
 
 /// First failures kept per error class, with their bodies, for the error panel.
 const SAMPLES_PER_CLASS: usize = 3;
-/// Refused connections in a row (no success between them) after which the target counts as gone and the run ends.
-pub const TARGET_LOST_AFTER: u32 = 10;
 
 /// A run the hub is running (or has just finished).
 pub struct LiveRun {
@@ -31,10 +28,6 @@ pub struct LiveRun {
 struct State {
     view: RunView,
     windows: Vec<WindowStats>,
-    /// Connection failures since the last success.
-    refused_in_a_row: u32,
-    /// Why the hub ended the run itself (the target went away), when it did.
-    abort: Option<String>,
 }
 
 impl LiveRun {
@@ -42,7 +35,7 @@ impl LiveRun {
     pub fn new(view: RunView) -> Arc<Self> {
         let (frames, _) = broadcast::channel(256);
         Arc::new(LiveRun {
-            state: Mutex::new(State { view, windows: Vec::new(), refused_in_a_row: 0, abort: None }),
+            state: Mutex::new(State { view, windows: Vec::new() }),
             started: Instant::now(),
             frames,
             cancel: CancellationToken::new(),
@@ -89,18 +82,6 @@ impl LiveRun {
                 s.view.progress.step = step;
             }
             RunEvent::Request(r) => {
-                match &r.error {
-                    None => s.refused_in_a_row = 0,
-                    Some(e) if e.class == ErrorClass::Connect => {
-                        s.refused_in_a_row += 1;
-                        if s.refused_in_a_row == TARGET_LOST_AFTER && s.abort.is_none() {
-                            s.abort = Some(target_lost(&s.view, &e.message));
-                            self.cancel.cancel();
-                        }
-                    }
-                    // Mid-stream cuts and timeouts neither prove nor disprove that the target is gone.
-                    Some(_) => {}
-                }
                 s.view.progress.done += 1;
                 if let Some(err) = &r.error {
                     s.view.progress.failed += 1;
@@ -132,11 +113,6 @@ impl LiveRun {
         s.view.spec.endpoint = endpoint;
         s.view.status = RunStatus::Running;
         s.view.started_unix_ms = started_unix_ms;
-    }
-
-    /// Why the hub ended the run itself, when it did (see [`TARGET_LOST_AFTER`]).
-    pub fn abort_reason(&self) -> Option<String> {
-        self.lock().abort.clone()
     }
 
     /// The archive's trouble (`Some`: writes fail and are being retried) or its recovery (`None`); viewers hear of
@@ -185,62 +161,12 @@ impl LiveRun {
     }
 }
 
-/// The verdict of a run whose target stopped accepting connections part-way.
-fn target_lost(view: &RunView, message: &str) -> String {
-    let ok = view.progress.done.saturating_sub(view.progress.failed);
-    let message: String = message.chars().take(200).collect();
-    format!(
-        "the target stopped accepting connections mid-run: {TARGET_LOST_AFTER} requests in a row were refused \
-         ({message}); is the server at {} still running? The {ok} requests completed before are kept",
-        view.spec.target
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::event::RequestRecord;
-    use app::protocol::record::{RequestError, TokenSource};
 
     fn view() -> RunView {
         crate::hub::fixtures::running_view("LiveRunTest0123456789A", 100)
-    }
-
-    fn request(class: Option<ErrorClass>) -> RunEvent {
-        RunEvent::Request(RequestRecord {
-            step: 0,
-            index: 0,
-            t_send_ms: 0.0,
-            scheduler_lag_ms: 0.0,
-            ttft_ms: None,
-            e2e_ms: None,
-            tpot_ms: None,
-            output_tokens: 1,
-            input_tokens: 1,
-            token_source: TokenSource::Usage,
-            warmup: false,
-            error: class.map(|class| RequestError { class, status: None, message: "connection refused".into() }),
-        })
-    }
-
-    #[test]
-    fn ten_refusals_in_a_row_end_the_run_with_a_verdict_and_a_success_resets_the_count() {
-        let run = LiveRun::new(view());
-        run.apply(request(None));
-        for _ in 0..TARGET_LOST_AFTER - 1 {
-            run.apply(request(Some(ErrorClass::Connect)));
-        }
-        run.apply(request(None));
-        // Other failures neither count nor reset.
-        run.apply(request(Some(ErrorClass::StreamEnded)));
-        for _ in 0..TARGET_LOST_AFTER - 1 {
-            run.apply(request(Some(ErrorClass::Connect)));
-        }
-        assert!(!run.cancel.is_cancelled() && run.abort_reason().is_none());
-        run.apply(request(Some(ErrorClass::Connect)));
-        assert!(run.cancel.is_cancelled());
-        let reason = run.abort_reason().unwrap();
-        assert!(reason.contains("http://127.0.0.1:9") && reason.contains("The 2 requests completed"), "{reason}");
     }
 
     #[test]

@@ -208,12 +208,8 @@ async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Teleme
             recorder
         })
     };
-    let (mut status, mut verdict, result) = execute(&run, spec, tx, &load_started, &telemetry).await;
-    if let Some(reason) = run.abort_reason() {
-        // The hub ended the run because the target went away: a failure, whatever the engine made of the cancel.
-        status = RunStatus::Failed;
-        verdict = Some(reason);
-    }
+    // A target that goes away mid-run ends it in the engine (`engine::step::TARGET_LOST_AFTER`), with a verdict.
+    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry).await;
     let recorder = forward.await;
     run.tick(load_started.get().copied());
     let view = run.finish(status, verdict, result);
