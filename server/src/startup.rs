@@ -318,6 +318,7 @@ async fn start_telemetry(args: &ServeArgs, demo: bool) -> anyhow::Result<Telemet
 
 /// `tokenscope serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let shutdown = shutdown_signal();
     let app = Application::build(&args).await?;
     tracing::info!(db = %crate::store::redact_url(&args.db), "archive ready");
     eprintln!("{}", app.banner());
@@ -329,7 +330,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             served??;
             return Ok(ExitCode::SUCCESS);
         }
-        () = shutdown_signal() => {}
+        () = shutdown => {}
     }
     // Live runs first, while viewers are still connected: each is stopped, finalised and archived.
     let stopped = runs.shutdown(SHUTDOWN_RUNS_PATIENCE).await;
@@ -350,23 +351,33 @@ const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
 /// How long a graceful shutdown waits for live runs to stop and be archived.
 const SHUTDOWN_RUNS_PATIENCE: Duration = Duration::from_secs(10);
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    // The handlers are registered here, at once, not on the future's first poll: a SIGTERM that arrives while the
+    // server is starting must find them, or the default action kills the process without a graceful stop.
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        let wait = |s: Option<Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        async move {
+            tokio::select! { _ = wait(interrupt) => {}, _ = wait(terminate) => {} }
+            tracing::info!("shutting down");
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }
 
 #[cfg(test)]
