@@ -175,3 +175,33 @@ test('an imported sweep report is compared with a run: throughput against TTFT p
   await expect(page.getByTestId('run-notes')).toContainText('Imported from a report file');
   await expect(page.getByTestId('latency-note')).toContainText('No per-request records');
 });
+
+test('notes and tags are edited on the run page, kept by the archive and filterable on the Runs page', async ({ page }) => {
+  test.setTimeout(90_000);
+  const id = await demoRun(page.request, 'e2e notes', 2, 8);
+  await page.goto(`/runs/${id}`);
+  await hydrated(page);
+  await page.getByTestId('edit-meta').click();
+  await page.getByTestId('notes-input').fill('baseline before the <b>kernel</b> upgrade');
+  await page.getByTestId('tags-input').fill(' h200, baseline,, h200 ');
+  await page.getByTestId('meta-save').click();
+  await expect(page.getByTestId('run-notes')).toHaveText('baseline before the <b>kernel</b> upgrade');
+  await expect(page.getByTestId('edit-meta')).toBeVisible();
+  const stored = await (await page.request.get(`/api/runs/${id}`)).json();
+  expect(stored.notes).toBe('baseline before the <b>kernel</b> upgrade');
+  expect(stored.tags).toEqual(['h200', 'baseline']);
+  await page.screenshot({ path: 'test-results/screens/run-notes.png' });
+
+  // A refused edit says why and keeps what was typed.
+  await page.getByTestId('edit-meta').click();
+  await page.getByTestId('tags-input').fill(Array.from({ length: 25 }, (_, i) => `t${i}`).join(','));
+  await page.getByTestId('meta-save').click();
+  await expect(page.getByTestId('meta-message')).toContainText('tags');
+  await expect(page.getByTestId('tags-input')).toHaveValue(/t24/);
+
+  // The Runs page filters by tag.
+  await page.goto('/runs');
+  await hydrated(page);
+  await page.getByTestId('runs-search').fill('baseline');
+  await expect(row(page, id)).toBeVisible();
+});

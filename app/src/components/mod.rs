@@ -8,6 +8,7 @@ pub mod connection;
 pub mod downsample;
 pub mod gpu_view;
 pub mod live_stats;
+pub mod meta_editor;
 pub mod run_archive;
 pub mod run_charts;
 pub mod runs_table;

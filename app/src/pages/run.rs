@@ -6,6 +6,7 @@ use leptos_router::hooks::use_params_map;
 use crate::components::badges::{status_class, TagChips};
 use crate::components::gpu_view::{GpuCharts, GpuHistory};
 use crate::components::live_stats::LiveStats;
+use crate::components::meta_editor::MetaEditor;
 use crate::components::run_archive::{ExportLinks, LatencyChart};
 use crate::components::run_charts::{ErrorPanel, ReportTables, RunCharts};
 use crate::components::share_panel::SharePanel;
@@ -153,6 +154,9 @@ pub fn RunPage() -> impl IntoView {
                     .filter(|v| !v.notes.is_empty())
                     .map(|v| view! { <p class="notes" data-testid="run-notes">{v.notes}</p> })
             }}
+            <Show when=move || st.view.with(|v| v.as_ref().is_some_and(|v| !v.status.is_live()))>
+                <MetaEditor view=st.view />
+            </Show>
             <p class="muted mono">
                 {move || st.view.get().map(|v| format!("{} · model {}", v.spec.target, v.spec.model.unwrap_or_else(|| "auto".into())))}
             </p>
