@@ -19,7 +19,11 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower::Layer;
-use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{
+    compression::{predicate::Predicate, CompressionLayer, DefaultPredicate},
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
 
 use app::{
     protocol::{
@@ -90,6 +94,13 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(routes::error::json_api_errors))
         .layer(middleware::from_fn_with_state(state.clone(), routes::login::require_token))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // gzip for pages, JSON, CSV and the WebAssembly bundle (1.8 MB → ≈0.7 MB over a pod proxy); only complete
+        // 200 answers, so WebSocket upgrades (101) and partial content pass untouched.
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(
+            |status: axum::http::StatusCode, _: axum::http::Version, _: &axum::http::HeaderMap, _: &axum::http::Extensions| {
+                status == axum::http::StatusCode::OK
+            },
+        )))
         // The span names the path only: a `?token=` login link must not reach the log.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
             tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())

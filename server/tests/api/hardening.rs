@@ -88,3 +88,30 @@ async fn a_run_name_with_markup_is_escaped_on_the_runs_page() {
     assert!(!html.contains(name), "the name is not markup on the page");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the name is shown, escaped");
 }
+
+/// Pages, JSON and the bundle are gzipped for clients that accept it (a pod proxy's slow first load); a
+/// WebSocket upgrade is not touched.
+#[tokio::test]
+async fn answers_are_gzipped_when_accepted_and_upgrades_are_not() {
+    let app = spawn_app().await;
+    for path in ["/runs", "/api/runs", "/pkg/tokenscope.js"] {
+        let resp = app.http.get(format!("{}{path}", app.base)).header("accept-encoding", "gzip").send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let encoding = resp.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+        let body = resp.bytes().await.unwrap();
+        if body.len() > 40 {
+            assert_eq!(encoding.as_deref(), Some("gzip"), "{path}");
+            assert_eq!(&body[..2], &[0x1f, 0x8b], "{path}: a gzip stream");
+        }
+        let plain = app.http.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}: not asked for, not sent");
+    }
+    let ws = format!("{}/ws/live", app.base.replacen("http", "ws", 1));
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws).unwrap();
+    req.headers_mut().insert("accept-encoding", "gzip".parse().unwrap());
+    let (mut socket, resp) = tokio_tungstenite::connect_async(req).await.expect("the upgrade still works");
+    assert!(resp.headers().get("content-encoding").is_none());
+    use futures::StreamExt;
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await.unwrap();
+    assert!(first.is_some_and(|m| m.is_ok()), "a first frame arrives intact");
+}
