@@ -1,4 +1,5 @@
 import { test, expect, Page, Locator, APIRequestContext } from '@playwright/test';
+import { hydrated, demoRun } from './helpers';
 import { readFileSync } from 'fs';
 
 // The archive: two short demo runs land on the Runs page, get compared, renamed, exported and deleted.
@@ -20,30 +21,6 @@ async function linePixels(canvas: Locator, rgb: [number, number, number]): Promi
 const BLUE: [number, number, number] = [76, 194, 255];
 const GREEN: [number, number, number] = [62, 207, 142];
 const RED: [number, number, number] = [240, 82, 107];
-
-async function hydrated(page: Page) {
-  await expect(page.getByTestId('connection')).toHaveText(/^\s*connected\s*$/);
-}
-
-/** Starts a short run on the built-in demo target and waits until it has completed; returns its id. */
-async function demoRun(request: APIRequestContext, name: string, concurrency: number, requests: number): Promise<string> {
-  const demo = await (await request.get('/api/demo')).json();
-  const resp = await request.post('/api/runs', {
-    data: {
-      name,
-      target: demo.target,
-      load: { kind: 'concurrency', concurrency },
-      requests,
-      workload: { kind: 'synthetic', input_tokens: { min: 16, max: 16 }, output_tokens: { min: 16, max: 16 } },
-    },
-  });
-  expect(resp.status()).toBe(201);
-  const { id } = await resp.json();
-  await expect
-    .poll(async () => (await (await request.get(`/api/runs/${id}`)).json()).status, { timeout: 45_000 })
-    .toBe('completed');
-  return id;
-}
 
 const row = (page: Page, id: string) => page.locator(`[data-testid="run-row"][data-id="${id}"]`);
 

@@ -1,4 +1,5 @@
 import { test, expect, Page, Locator } from '@playwright/test';
+import { hydrated } from './helpers';
 
 // The live dashboard against the built-in demo target (in-process mock + simulated GPU telemetry).
 
@@ -29,10 +30,6 @@ async function linePixels(canvas: Locator, rgb: [number, number, number]): Promi
     }
     return n;
   }, rgb);
-}
-
-async function hydrated(page: Page) {
-  await expect(page.getByTestId('connection')).toHaveText(/^\s*connected\s*$/);
 }
 
 test('form validation shows per-field errors without starting a run', async ({ page }) => {

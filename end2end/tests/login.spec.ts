@@ -1,12 +1,9 @@
 import { test, expect, Page } from '@playwright/test';
+import { hydrated } from './helpers';
 import { loginToken } from '../env';
 
 // A dashboard on a public address (`serve --host 0.0.0.0 --token …`, started by playwright.config.ts as the `login`
 // project's server): the login form, a wrong token refused, the right one, the cookie, the `?token=` link.
-
-async function hydrated(page: Page) {
-  await expect(page.getByTestId('connection')).toHaveText(/^\s*connected\s*$/);
-}
 
 test('the login form refuses a wrong token and lets the right one in', async ({ page, context, request }) => {
   const resp = await page.goto('/runs');

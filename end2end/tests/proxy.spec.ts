@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { hydrated } from './helpers';
 import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { proxyPorts } from '../env';
@@ -9,10 +10,6 @@ import { proxyPorts } from '../env';
 
 /** nginx closes a proxied socket idle for this long (proxy_read_timeout in nginx.conf.template). */
 const PROXY_TIMEOUT_S = 100;
-
-async function hydrated(page: Page) {
-  await expect(page.getByTestId('connection')).toHaveText(/^\s*connected\s*$/);
-}
 
 /** Every request and WebSocket the page makes, and its errors. */
 function watch(page: Page) {

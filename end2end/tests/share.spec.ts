@@ -1,4 +1,5 @@
 import { test, expect, Page, APIRequestContext } from '@playwright/test';
+import { hydrated, demoRun } from './helpers';
 import { loginPort, loginToken } from '../env';
 
 // Read-only share links on a token-protected dashboard (the `login` project's server, `serve --host 0.0.0.0
@@ -9,37 +10,14 @@ const origin = `http://127.0.0.1:${loginPort}`;
 test.use({ baseURL: origin });
 test.skip(!!process.env.BASE_URL, 'needs the token-protected server that playwright.config.ts starts');
 
-async function hydrated(page: Page) {
-  await expect(page.getByTestId('connection')).toHaveText(/^\s*connected\s*$/);
-}
-
-async function demoRun(request: APIRequestContext, name: string, requests: number): Promise<string> {
-  const demo = await (await request.get('/api/demo')).json();
-  const resp = await request.post('/api/runs', {
-    data: {
-      name,
-      target: demo.target,
-      load: { kind: 'concurrency', concurrency: 4 },
-      requests,
-      workload: { kind: 'synthetic', input_tokens: { min: 16, max: 16 }, output_tokens: { min: 16, max: 16 } },
-    },
-  });
-  expect(resp.status()).toBe(201);
-  const { id } = await resp.json();
-  await expect
-    .poll(async () => (await (await request.get(`/api/runs/${id}`)).json()).status, { timeout: 45_000 })
-    .toBe('completed');
-  return id;
-}
-
 test('a read-only link: made by the owner, opened by a viewer, revoked', async ({ browser }) => {
   test.setTimeout(120_000);
   const ownerContext = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
   const owner = await ownerContext.newPage();
   await owner.goto(`/?token=${loginToken}`);
   await expect(owner.getByTestId('page-runs')).toBeVisible();
-  const id = await demoRun(owner.request, 'shared e2e run', 24);
-  const other = await demoRun(owner.request, 'private e2e run', 8);
+  const id = await demoRun(owner.request, 'shared e2e run', 4, 24);
+  const other = await demoRun(owner.request, 'private e2e run', 4, 8);
 
   // The owner: Copy link copies the page's own address; Create read-only link shows the full link.
   await owner.goto(`/runs/${id}`);
@@ -126,9 +104,9 @@ test('a comparison link opens exactly its runs', async ({ browser }) => {
   const owner = await ownerContext.newPage();
   await owner.goto(`/?token=${loginToken}`);
   await expect(owner.getByTestId('page-runs')).toBeVisible();
-  const a = await demoRun(owner.request, 'compare e2e A', 8);
-  const b = await demoRun(owner.request, 'compare e2e B', 8);
-  const c = await demoRun(owner.request, 'compare e2e C', 8);
+  const a = await demoRun(owner.request, 'compare e2e A', 4, 8);
+  const b = await demoRun(owner.request, 'compare e2e B', 4, 8);
+  const c = await demoRun(owner.request, 'compare e2e C', 4, 8);
 
   await owner.goto(`/compare?runs=${a},${b}`);
   await hydrated(owner);

@@ -84,7 +84,7 @@ impl Access {
     }
 
     /// What `serve` prints on stderr at start: the bound address, how to log in, and `open` — the dashboard's URLs
-    /// with a note each (`startup::open_urls`: loopback, LAN, the RunPod proxy). The token itself appears only
+    /// with a note each (`banner::open_urls`: loopback, LAN, the RunPod proxy). The token itself appears only
     /// when it was generated (the user cannot know it otherwise), as `?token=` login links; a token the user gave
     /// is never printed, since stderr often ends up in a log.
     pub fn banner(&self, addr: SocketAddr, open: &[(String, &str)]) -> String {

@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod banner;
 pub mod cli;
 pub mod commands;
 pub mod engine;

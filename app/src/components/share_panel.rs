@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use crate::protocol::archive::format_utc;
 use crate::protocol::share::{Role, SessionInfo, ShareView};
 
 /// Class of the page's `<body>`: `viewer` when the server let this request in on share links alone (it then puts
@@ -19,23 +20,6 @@ pub fn body_class() -> &'static str {
         }
     }
     ""
-}
-
-/// `2026-11-29 08:20 UTC` for milliseconds since the Unix epoch.
-pub fn fmt_utc(unix_ms: u64) -> String {
-    let secs = unix_ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
 }
 
 /// What a copy attempt ended in (set only in the browser).
@@ -224,8 +208,8 @@ fn ShareItem(
     #[cfg(not(feature = "hydrate"))]
     let url = link.path.clone();
     let when = match link.revoked_unix_ms {
-        Some(t) => format!("made {} · revoked {}", fmt_utc(link.created_unix_ms), fmt_utc(t)),
-        None => format!("made {}", fmt_utc(link.created_unix_ms)),
+        Some(t) => format!("made {} · revoked {}", format_utc(link.created_unix_ms), format_utc(t)),
+        None => format!("made {}", format_utc(link.created_unix_ms)),
     };
     let id = link.id.clone();
     let revoke = move |_| {
@@ -411,17 +395,5 @@ mod browser {
                 Err(e) => error.set(Some(e.message())),
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_times() {
-        assert_eq!(fmt_utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(fmt_utc(1_764_374_400_000 + 8 * 3_600_000 + 20 * 60_000), "2025-11-29 08:20 UTC");
-        assert_eq!(fmt_utc(951_782_400_000), "2000-02-29 00:00 UTC");
     }
 }
