@@ -77,9 +77,7 @@ fn rejection_error(r: JsonRejection) -> ApiError {
         }
         JsonRejection::JsonSyntaxError(e) => format!("the body is not valid JSON: {}", source_text(e)),
         JsonRejection::JsonDataError(e) => format!("the body does not match the expected fields: {}", source_text(e)),
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            format!("the body is too large (the limit is {} MiB)", crate::startup::BODY_LIMIT_BYTES >> 20)
-        }
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         _ => r.body_text(),
     };
     ApiError::BadBody { status, message }
@@ -118,9 +116,7 @@ pub async fn json_api_errors(req: Request, next: axum::middleware::Next) -> Resp
     };
     let error = match status {
         StatusCode::NOT_FOUND if text.is_empty() => format!("no API route {path}"),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            format!("the body is too large (the limit is {} MiB)", crate::startup::BODY_LIMIT_BYTES >> 20)
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         StatusCode::METHOD_NOT_ALLOWED if text.is_empty() => format!("{path} does not take this method"),
         _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
         _ => text,
@@ -128,4 +124,9 @@ pub async fn json_api_errors(req: Request, next: axum::middleware::Next) -> Resp
     parts.headers.remove(axum::http::header::CONTENT_TYPE);
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     (parts, Json(ApiErrorBody { error, fields: Vec::new() })).into_response()
+}
+
+/// What a 413 says: the body limit, in MiB.
+fn too_large() -> String {
+    format!("the body is too large (the limit is {} MiB)", crate::startup::BODY_LIMIT_BYTES >> 20)
 }

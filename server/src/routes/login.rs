@@ -120,8 +120,27 @@ fn ip_of(info: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
     info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
-fn is_api(path: &str) -> bool {
+/// True for the paths that answer JSON (API, WebSockets, metrics) rather than pages.
+pub(crate) fn is_api(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/ws/") || path == "/metrics"
+}
+
+/// True when the request came over HTTPS through a proxy (`X-Forwarded-Proto: https`): cookies get `Secure`.
+pub(crate) fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The values of the cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(move |pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -131,12 +150,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+    cookie_values(headers, COOKIE).next()
 }
 
 /// The `token` query parameter (decoded) and the rest of the query as it came.
@@ -151,11 +165,7 @@ fn query_token(req: &Request) -> Option<(String, String)> {
 /// 303 to the app path `to` under `base` with the cookie set (scoped to `base`); `Secure` when the request came
 /// over HTTPS (directly or through a proxy).
 fn logged_in(headers: &HeaderMap, token: &str, to: &str, base: &str) -> Response {
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-    let secure = if https { "; Secure" } else { "" };
+    let secure = if is_https(headers) { "; Secure" } else { "" };
     let scope = if base.is_empty() { "/" } else { base };
     let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path={scope}{secure}");
     let mut resp = redirect(&app::paths::join(base, to));

@@ -30,6 +30,7 @@ use app::protocol::share::{CreateShare, Role, SessionInfo, ShareView};
 use app::protocol::spec::FieldError;
 
 use super::error::{ApiError, ApiJson};
+use super::login::{cookie_values, is_api, is_https};
 use super::runs::find;
 use crate::hub::{looks_like_id, new_run_id};
 use crate::state::AppState;
@@ -223,23 +224,10 @@ pub fn share_cookie(ids: &[String], secure: bool, base_path: &str) -> String {
     format!("{COOKIE}={}; HttpOnly; SameSite=Lax; Path={path}; Max-Age={COOKIE_MAX_AGE_S}{secure}", ids.join("."))
 }
 
-fn is_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
-}
-
 /// The share ids the request's cookie holds (well-formed ones, no repeats, at most [`MAX_HELD`]).
 pub fn held_ids(headers: &HeaderMap) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
-    let values = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='));
-    for id in values.flat_map(|v| v.split('.')) {
+    for id in cookie_values(headers, COOKIE).flat_map(|v| v.split('.')) {
         if looks_like_id(id) && !ids.iter().any(|i| i == id) && ids.len() < MAX_HELD {
             ids.push(id.to_owned());
         }
@@ -276,10 +264,6 @@ pub async fn admit_viewer(state: &AppState, mut req: Request, next: Next) -> Opt
         }
         Decision::Deny => None,
     }
-}
-
-fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/ws/") || path == "/metrics"
 }
 
 struct Cached {
