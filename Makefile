@@ -30,7 +30,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 DB   ?= sqlite://tokenscope.db
 
-.PHONY: help start setup test-setup tools browser nginx node-deps site release build serve test check fmt-check clippy unit e2e dev-tools watch dist
+.PHONY: help start setup test-setup tools browser nginx node-deps site release build serve test check fmt-check clippy unit e2e dev-tools watch dist deny deny-tools
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ start: setup release ## install what is missing, build (release) and serve the d
 # ---------- installing (idempotent: each step skips what is already there) ----------
 setup: tools node-deps ## install what building and serving need: wasm target, wasm-bindgen, wasm-opt (npm)
 
-test-setup: setup browser nginx fuzz-tools ## also what the tests need: Chromium, nginx (TLS proxy), nightly + cargo-fuzz
+test-setup: setup browser nginx fuzz-tools deny-tools ## also what the tests need: Chromium, nginx (TLS proxy), nightly + cargo-fuzz, cargo-deny
 
 tools:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -72,6 +72,10 @@ node-deps:
 fuzz-tools:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@cargo fuzz --version >/dev/null 2>&1 || { echo "installing cargo-fuzz (≈1 min once)"; cargo install cargo-fuzz --locked; }
+
+# cargo-deny for `make deny` (licenses, bans, sources of the dependency tree).
+deny-tools:
+	@cargo deny --version >/dev/null 2>&1 || { echo "installing cargo-deny (≈5 min once)"; cargo install cargo-deny --locked; }
 
 dev-tools: tools ## also install cargo-leptos (for `cargo leptos watch`; ≈18 min once)
 	@[ "$$(cargo-leptos --version 2>/dev/null | awk '{print $$2}')" = "$(CARGO_LEPTOS_VERSION)" ] || \
@@ -106,9 +110,14 @@ dist: release ## a folder to copy to a GPU pod: target/dist/tokenscope/{tokensco
 	@echo "target/dist/tokenscope-linux-x86_64.tar.gz"
 
 # ---------- testing ----------
-test: test-setup check unit fuzz-smoke e2e ## every test: fmt, clippy (ssr + hydrate), cargo tests (faults included), 30 s of each fuzz target, end2end in Chromium
+test: test-setup check deny unit fuzz-smoke e2e ## every test: fmt, clippy (ssr + hydrate), cargo-deny, cargo tests (faults included), 30 s of each fuzz target, end2end in Chromium
 
 check: fmt-check clippy
+
+# Licenses, banned crates and sources of the dependency tree (deny.toml). Advisories need the RustSec database from
+# GitHub, which registry-only machines cannot reach: `cargo deny check advisories` where it can.
+deny: deny-tools
+	cargo deny --offline check licenses bans sources
 
 fmt-check:
 	cargo fmt --all -- --check

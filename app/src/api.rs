@@ -4,7 +4,7 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::protocol::api::ApiErrorBody;
+use protocol::api::ApiErrorBody;
 
 /// Why an API call failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +30,7 @@ impl ApiError {
     }
 
     /// The per-field problems, if any.
-    pub fn fields(&self) -> Vec<crate::protocol::spec::FieldError> {
+    pub fn fields(&self) -> Vec<protocol::spec::FieldError> {
         match self {
             ApiError::Server { body, .. } => body.fields.clone(),
             ApiError::Network(_) => Vec::new(),

@@ -1,4 +1,5 @@
-//! tokenscope's browser UI (Leptos, server-rendered and hydrated) and the wire types shared with the server.
+//! tokenscope's browser UI (Leptos, server-rendered and hydrated). The wire types it shares with the server are the
+//! `protocol` crate (re-exported here as `app::protocol`).
 //!
 //! Built twice: with `ssr` into the `tokenscope` binary, which renders pages, and with `hydrate` into the
 //! WebAssembly bundle, which makes them live in the browser.
@@ -10,7 +11,7 @@ pub mod api;
 pub mod components;
 pub mod pages;
 pub mod paths;
-pub mod protocol;
+pub use protocol;
 #[cfg(feature = "ssr")]
 pub mod ssr_data;
 

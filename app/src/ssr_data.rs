@@ -3,7 +3,7 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use crate::protocol::archive::RunSummary;
+use protocol::archive::RunSummary;
 
 /// A boxed future the server can await on any worker.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;

@@ -23,10 +23,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use app::protocol::event::{RequestRecord, WindowStats};
-use app::protocol::gpu::{GpuSample, TelemetryStatus};
-use app::protocol::live_run::{Progress, RunStatus, RunView};
-use app::protocol::record::{ErrorClass, RequestError, TokenSource};
+use protocol::event::{RequestRecord, WindowStats};
+use protocol::gpu::{GpuSample, TelemetryStatus};
+use protocol::live_run::{Progress, RunStatus, RunView};
+use protocol::record::{ErrorClass, RequestError, TokenSource};
 use server::store::{SeriesBatch, Store};
 
 const GPUS: u32 = 8;
@@ -268,6 +268,8 @@ fn window(second: u64) -> WindowStats {
         step: 0,
         t_end_ms: (second + 1) as f64 * 1000.0,
         unix_ms: T0 + (second + 1) * 1000,
+        length_ms: 1000.0,
+        output_tokens: 128_000.0,
         output_tokens_per_s: 128_000.0,
         requests_per_s: 1000.0,
         ttft_p50_ms: Some(120.0),

@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use server::telemetry::{unix_ms, Telemetry, TelemetryConfig};
+use server::clock::unix_ms;
+use server::telemetry::{Telemetry, TelemetryConfig};
 
 /// CPU time of the process's live threads so far, seconds: the sum of `/proc/self/task/*/schedstat` (ns, first
 /// field), else utime + stime from `/proc/self/stat` (10 ms ticks).

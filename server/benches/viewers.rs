@@ -24,8 +24,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use app::protocol::live_run::{RunView, RunWsFrame};
-use server::{cli::ServeArgs, startup::Application, telemetry::unix_ms};
+use protocol::live_run::{RunView, RunWsFrame};
+use server::{clock::unix_ms, startup::Application};
 
 const CONCURRENCY: u32 = 32;
 const RUN_S: f64 = 30.0;
@@ -42,22 +42,10 @@ struct Server {
 impl Server {
     async fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let site = dir.path().join("site");
-        std::fs::create_dir_all(site.join("pkg")).unwrap();
-        std::fs::write(site.join("pkg/tokenscope.js"), "export default function(){}").unwrap();
-        std::fs::write(site.join("pkg/tokenscope.css"), "body{}").unwrap();
-        let args = ServeArgs {
-            host: "127.0.0.1".into(),
-            port: 0,
-            db: format!("sqlite://{}", dir.path().join("bench.db").display()),
-            site_root: Some(site),
-            simulate_gpu: Some(1),
-            no_demo: false,
-            gpu_interval: Duration::from_millis(250),
-            gpus: None,
-            token: None,
-            base_path: String::new(),
-        };
+        let mut args = server::testing::server_config(dir.path()).expect("a scratch folder");
+        args.telemetry.simulate_gpus = Some(1);
+        args.telemetry.interval = Duration::from_millis(250);
+        args.no_demo = false;
         let app = Application::build(&args).await.expect("the app starts");
         let addr = app.addr();
         tokio::spawn(app.run_until(std::future::pending()));

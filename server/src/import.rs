@@ -4,13 +4,12 @@
 //! endpoint, so the spec is rebuilt from those; the target URL, the request limits and the per-request series are
 //! not in a report: the target is left empty and the run is tagged `imported`.
 
-use app::protocol::archive::{reports, RunPatch};
-use app::protocol::live_run::{RunResult, RunView};
-use app::protocol::preflight::PreflightReport;
-use app::protocol::report::{RunReport, SweepReport};
-use app::protocol::spec::{Endpoint, LoadSpec, RunSpec, TokenRange, WorkloadSpec};
-
-use crate::commands::run::record::archived_view;
+use crate::hub::new_run_id;
+use protocol::archive::{reports, RunPatch};
+use protocol::live_run::{RunResult, RunView};
+use protocol::preflight::PreflightReport;
+use protocol::report::{RunReport, SweepReport};
+use protocol::spec::{Endpoint, LoadSpec, RunSpec, TokenRange, WorkloadSpec};
 
 /// The tag every imported run carries.
 pub const IMPORTED_TAG: &str = "imported";
@@ -64,7 +63,7 @@ pub fn imported_view(result: &RunResult, name: Option<&str>) -> Result<RunView, 
     if let Some(e) = check.validate().first() {
         return Err(ImportError::Shape(e.to_string()));
     }
-    let mut view = archived_view(&spec_of(result, name), result, Vec::new());
+    let mut view = RunView::ended(new_run_id(), spec_of(result, name), result.clone(), Vec::new());
     view.tags = vec![IMPORTED_TAG.to_owned()];
     view.notes = "Imported from a report file. A report does not hold the target URL, the request limits or the \
                   per-request records, so this run has no charts over time and no latency distribution; synthetic \
@@ -126,11 +125,13 @@ fn spec_of(result: &RunResult, name: String) -> RunSpec {
         warmup_requests: first.map(|r| r.warmup_requests_excluded).unwrap_or(0),
         warmup_s: 0.0,
         workload,
-        seed: workload_info.seed,
+        seed: Some(workload_info.seed),
+        tokenizer: None,
         slo: first.map(|r| r.slo).unwrap_or_default(),
         request_timeout_s: 600.0,
         ready_timeout_s: 60.0,
         fail_fast_after: 20,
+        max_error_rate: protocol::spec::DEFAULT_MAX_ERROR_RATE,
     }
 }
 

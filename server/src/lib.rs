@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod banner;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod engine;
 pub mod export;
@@ -13,8 +14,11 @@ pub mod import;
 pub mod logging;
 pub mod mock;
 pub mod routes;
+pub mod session;
 pub mod site;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+#[doc(hidden)]
+pub mod testing;

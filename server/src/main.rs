@@ -8,7 +8,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     server::logging::init(cli.verbose);
     let result = match cli.command_or_serve() {
-        Command::Serve(args) => server::startup::serve(args).await,
+        Command::Serve(args) => server::commands::serve::main(args).await,
         Command::Run(args) => server::commands::run::main(args).await,
         Command::Mock(args) => server::commands::mock::main(args).await,
         Command::Gpu(args) => server::commands::gpu::main(args).await,

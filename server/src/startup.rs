@@ -1,11 +1,6 @@
 //! Building the router and binding it: the seam integration tests use to start the real app on port 0.
 
-use std::{
-    net::SocketAddr,
-    process::ExitCode,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
 use axum::{
@@ -38,7 +33,6 @@ use app::{
 use crate::{
     auth::Access,
     banner,
-    cli::ServeArgs,
     hub::RunManager,
     mock::{serve_mock, MockConfig},
     routes, site,
@@ -46,9 +40,6 @@ use crate::{
     store::Store,
     telemetry::{Telemetry, TelemetryConfig},
 };
-
-/// Largest request body any route accepts; `routes::error` names it in its 413 message.
-pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 
 /// Content-Security-Policy of every response. The Leptos hydration script is an inline `<script type=module>`
 /// that instantiates WebAssembly, hence `'unsafe-inline'` and `'wasm-unsafe-eval'`; live data comes over
@@ -94,7 +85,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(base_context(&state), shell))
         .layer(middleware::from_fn(routes::error::json_api_errors))
         .layer(middleware::from_fn_with_state(state.clone(), routes::login::require_token))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(routes::error::BODY_LIMIT_BYTES))
         // gzip for pages, JSON, CSV and the WebAssembly bundle (1.8 MB → ≈0.7 MB over a pod proxy); only complete
         // 200 answers, so WebSocket upgrades (101) and partial content pass untouched.
         .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(
@@ -155,6 +146,27 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     }
 }
 
+/// What a server is started with: `tokenscope serve`'s options (`commands::serve::ServeArgs::config`), or a test's.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// The run archive's URL (`sqlite://FILE` or `postgres://…`).
+    pub db: String,
+    /// Folder with the browser files; `None` looks in the usual places (`site::resolve`).
+    pub site_root: Option<std::path::PathBuf>,
+    /// GPU telemetry: interval, GPU selection, simulated GPUs.
+    pub telemetry: TelemetryConfig,
+    /// No built-in demo target.
+    pub no_demo: bool,
+    /// Access token; `None` generates one on a public bind.
+    pub token: Option<String>,
+    /// Path prefix the dashboard is served under ("" for none).
+    pub base_path: String,
+}
+
 /// A bound, not yet serving, application.
 pub struct Application {
     listener: TcpListener,
@@ -166,9 +178,9 @@ pub struct Application {
 
 impl Application {
     /// Opens the archive, finds the site and binds `host:port` (port 0 picks a free port).
-    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+    pub async fn build(args: &ServerConfig) -> anyhow::Result<Self> {
         let access = Arc::new(Access::resolve(args.token.clone(), &args.host).map_err(anyhow::Error::msg)?);
-        let base_path = crate::cli::parse_base_path(&args.base_path).map_err(anyhow::Error::msg)?;
+        let base_path = app::paths::normalize(&args.base_path).map_err(|why| anyhow::anyhow!("{why} (--base-path)"))?;
         let site_root = site::resolve(args.site_root.as_deref()).map_err(anyhow::Error::msg)?;
         let store = Store::connect(&args.db).await?;
         let interrupted = store.mark_interrupted().await?;
@@ -191,8 +203,11 @@ impl Application {
         let info = Arc::new(ServerInfo { started: Instant::now(), heartbeat_s: 15, base_path: base_path.clone() });
         let demo_target = if args.no_demo { None } else { Some(start_demo_target().await?) };
         let telemetry = start_telemetry(args, demo_target.is_some()).await?;
-        let runs = RunManager::new(store.clone(), telemetry.clone(), demo_target);
-        let state = AppState { leptos_options, store, info, telemetry, runs: runs.clone(), access: access.clone() };
+        let energy = crate::session::EnergyScope { gpus: args.telemetry.gpus.clone().unwrap_or_default(), model: None };
+        let runs = RunManager::new(store.clone(), telemetry.clone(), demo_target).with_energy_scope(energy);
+        let shares = Arc::default();
+        let state =
+            AppState { leptos_options, store, info, telemetry, runs: runs.clone(), access: access.clone(), shares };
         Ok(Application { listener, router: router(state), access, base_path, runs })
     }
 
@@ -246,14 +261,13 @@ async fn start_demo_target() -> anyhow::Result<String> {
     Ok(url)
 }
 
-async fn start_telemetry(args: &ServeArgs, demo: bool) -> anyhow::Result<Telemetry> {
-    let config =
-        TelemetryConfig { interval: args.gpu_interval, gpus: args.gpus.clone(), simulate_gpus: args.simulate_gpu };
+async fn start_telemetry(args: &ServerConfig, demo: bool) -> anyhow::Result<Telemetry> {
+    let config = args.telemetry.clone();
     let mut telemetry = tokio::task::spawn_blocking(move || Telemetry::start(&config)).await??;
-    if demo && args.simulate_gpu.is_none() {
+    if demo && args.telemetry.simulate_gpus.is_none() {
         if let TelemetryStatus::Unavailable { reason } = telemetry.status() {
             tracing::warn!("no GPU telemetry ({reason}); the demo simulates 1 GPU, labelled simulated");
-            let config = TelemetryConfig { interval: args.gpu_interval, gpus: None, simulate_gpus: Some(1) };
+            let config = TelemetryConfig { gpus: None, simulate_gpus: Some(1), ..args.telemetry.clone() };
             telemetry = tokio::task::spawn_blocking(move || Telemetry::start(&config)).await??;
         }
     }
@@ -268,70 +282,6 @@ async fn start_telemetry(args: &ServeArgs, demo: bool) -> anyhow::Result<Telemet
         }
     }
     Ok(telemetry)
-}
-
-/// `tokenscope serve`.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let shutdown = shutdown_signal();
-    let app = Application::build(&args).await?;
-    tracing::info!(db = %crate::store::redact_url(&args.db), "archive ready");
-    eprintln!("{}", app.banner());
-    let runs = app.runs();
-    let stop_serving = tokio_util::sync::CancellationToken::new();
-    let mut server = tokio::spawn(app.run_until(stop_serving.clone().cancelled_owned()));
-    tokio::select! {
-        served = &mut server => {
-            served??;
-            return Ok(ExitCode::SUCCESS);
-        }
-        () = shutdown => {}
-    }
-    // Live runs first, while viewers are still connected: each is stopped, finalised and archived.
-    let stopped = runs.shutdown(SHUTDOWN_RUNS_PATIENCE).await;
-    if stopped > 0 {
-        tracing::info!(runs = stopped, "live runs stopped and archived");
-    }
-    stop_serving.cancel();
-    // Open connections (WebSocket viewers) get a moment to close; then the process exits regardless.
-    if let Ok(served) = tokio::time::timeout(SHUTDOWN_DRAIN, server).await {
-        served??;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// How long a graceful shutdown lets open connections finish once the live runs are archived.
-const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
-
-/// How long a graceful shutdown waits for live runs to stop and be archived.
-const SHUTDOWN_RUNS_PATIENCE: Duration = Duration::from_secs(10);
-
-/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    // The handlers are registered here, at once, not on the future's first poll: a SIGTERM that arrives while the
-    // server is starting must find them, or the default action kills the process without a graceful stop.
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, Signal, SignalKind};
-        let interrupt = signal(SignalKind::interrupt()).ok();
-        let terminate = signal(SignalKind::terminate()).ok();
-        let wait = |s: Option<Signal>| async move {
-            match s {
-                Some(mut s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        async move {
-            tokio::select! { _ = wait(interrupt) => {}, _ = wait(terminate) => {} }
-            tracing::info!("shutting down");
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub struct AppState {
     pub runs: crate::hub::RunManager,
     /// Who may use the dashboard: the access token and the failed-login limiter.
     pub access: Arc<crate::auth::Access>,
+    /// Share links recently looked up by the gate (revocations on this server clear them at once).
+    pub shares: Arc<crate::store::ShareCache>,
 }
 
 /// Facts about this server process.

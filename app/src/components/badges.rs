@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::live_run::RunStatus;
+use protocol::live_run::RunStatus;
 
 /// CSS classes of a status badge.
 pub fn status_class(s: RunStatus) -> &'static str {

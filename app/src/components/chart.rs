@@ -16,9 +16,7 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// Colours for series, in order; readable on the dark background.
-pub const PALETTE: [(u8, u8, u8); 6] =
-    [(76, 194, 255), (62, 207, 142), (245, 165, 36), (240, 82, 107), (180, 140, 255), (200, 200, 200)];
+pub use protocol::chart::PALETTE;
 
 /// The y range to draw: from 0 (or the data's minimum when negative) to `floor` when the data stays under it
 /// (percentages stop at 100), else to a rounded-up maximum with some headroom.
@@ -105,7 +103,7 @@ mod draw {
     use web_sys::HtmlCanvasElement;
 
     use super::{tick_label, y_range, Series};
-    use crate::components::downsample::minmax;
+    use protocol::chart::minmax;
 
     const BG: RGBColor = RGBColor(23, 27, 33);
     const GRID: RGBColor = RGBColor(42, 49, 59);

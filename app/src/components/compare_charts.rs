@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use super::chart::{nice_ceiling, Series, PALETTE};
 use super::compare_table::Compared;
 use super::run_archive::cdf_line;
-use crate::protocol::archive::{headline, CdfPoint, LatencyCdf};
-use crate::protocol::live_run::RunResult;
+use protocol::archive::{headline, CdfPoint, LatencyCdf};
+use protocol::live_run::RunResult;
 
 /// One CDF line per run: x = latency (ms), y = percent of requests at or below it.
 pub fn cdf_overlay(runs: &[Compared], pick: fn(&LatencyCdf) -> &[CdfPoint]) -> Vec<Series> {

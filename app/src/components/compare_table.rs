@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 
 use super::chart::PALETTE;
-use crate::protocol::archive::{display_name, headline, LatencyCdf};
-use crate::protocol::event::WindowStats;
-use crate::protocol::live_run::RunView;
-use crate::protocol::report::RunReport;
+use protocol::archive::{display_name, headline, LatencyCdf};
+use protocol::event::WindowStats;
+use protocol::live_run::RunView;
+use protocol::report::RunReport;
 
 /// One run of a comparison: its view and its stored 1 s windows.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +145,7 @@ pub fn CompareTable(
                         </td>
                         <td>{c.view.status.as_str()}</td>
                         <td>
-                            {crate::protocol::archive::describe_load(&c.view.spec)}
+                            {protocol::archive::describe_load(&c.view.spec)}
                             {c.view.demo.then(|| view! { <span class="tag tag-sim">"demo"</span> })}
                             {simulated.then(|| view! { <span class="tag tag-sim">"simulated GPU"</span> })}
                         </td>

@@ -48,7 +48,7 @@ pub fn ConnectionBadge() -> impl IntoView {
     let (version, set_version) = signal(String::new());
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        use crate::protocol::{LiveFrame, LIVE_WS_PATH};
+        use protocol::{LiveFrame, LIVE_WS_PATH};
         super::socket::ReconnectingSocket::open(
             LIVE_WS_PATH,
             move |text: String| {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 
 use super::chart::{Series, TimeChart, PALETTE};
-use crate::protocol::gpu::{GpuInfo, GpuSample};
+use protocol::gpu::{GpuInfo, GpuSample};
 
 /// Samples per GPU index, oldest first.
 pub type GpuHistory = BTreeMap<u32, Vec<GpuSample>>;

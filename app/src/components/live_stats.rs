@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use super::gpu_view::GpuHistory;
-use crate::protocol::event::WindowStats;
-use crate::protocol::live_run::Progress;
+use protocol::event::WindowStats;
+use protocol::live_run::Progress;
 
 /// Joules used so far by every GPU since its first sample in `history` (the run's start), from the total-energy
 /// counter; `None` when no GPU reports one.
@@ -73,7 +73,7 @@ pub fn LiveStats(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::gpu::GpuSample;
+    use protocol::gpu::GpuSample;
 
     fn s(index: u32, e: Option<f64>) -> GpuSample {
         GpuSample { index, energy_j: e, ..Default::default() }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::live_run::RunView;
+use protocol::live_run::RunView;
 
 /// Tags as typed ("a, b,,c ") → `["a", "b", "c"]`: split on commas, trimmed, empties and repeats dropped.
 pub fn parse_tags(text: &str) -> Vec<String> {
@@ -38,7 +38,7 @@ pub fn MetaEditor(
     let save = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            use crate::protocol::archive::RunPatch;
+            use protocol::archive::RunPatch;
             let Some(id) = view.with_untracked(|v| v.as_ref().map(|v| v.id.clone())) else { return };
             let patch = RunPatch {
                 name: None,

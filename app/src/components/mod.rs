@@ -5,7 +5,6 @@ pub mod chart;
 pub mod compare_charts;
 pub mod compare_table;
 pub mod connection;
-pub mod downsample;
 pub mod gpu_view;
 pub mod live_stats;
 pub mod meta_editor;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::chart::{Series, TimeChart, PALETTE};
-use crate::protocol::archive::{CdfPoint, LatencyCdf};
+use protocol::archive::{CdfPoint, LatencyCdf};
 
 /// A CDF as a chart line: x = latency (ms), y = percent of requests.
 pub fn cdf_line(label: &str, color: usize, points: &[CdfPoint]) -> Series {

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use super::chart::{Series, TimeChart, PALETTE};
-use crate::protocol::event::WindowStats;
-use crate::protocol::report::{ErrorSample, LatencyStats, RunReport};
+use protocol::event::WindowStats;
+use protocol::report::{ErrorSample, LatencyStats, RunReport};
 
 /// A line over the run's windows, x = seconds since `origin_ms` (window ends), skipping absent values.
 pub fn window_line(

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::badges::{status_class, TagChips};
-use crate::protocol::archive::{format_utc, RunSummary, MAX_COMPARE, MIN_COMPARE};
+use protocol::archive::{format_utc, RunSummary, MAX_COMPARE, MIN_COMPARE};
 
 /// The Compare page's URL for `ids` (under the base path).
 pub fn compare_href(ids: &[String]) -> String {
@@ -229,8 +229,8 @@ fn save_handler(st: TableState, id: String) -> impl Fn() + Clone + Send + Sync +
     move || {
         #[cfg(feature = "hydrate")]
         {
-            use crate::protocol::archive::RunPatch;
-            use crate::protocol::live_run::RunView;
+            use protocol::archive::RunPatch;
+            use protocol::live_run::RunView;
             let (id, name) = (id.clone(), st.draft.get_untracked());
             leptos::task::spawn_local(async move {
                 let patch = RunPatch { name: Some(name), ..RunPatch::default() };

@@ -5,8 +5,8 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::archive::format_utc;
-use crate::protocol::share::{Role, SessionInfo, ShareView};
+use protocol::archive::format_utc;
+use protocol::share::{Role, SessionInfo, ShareView};
 
 /// Class of the page's `<body>`: `viewer` when the server let this request in on share links alone (it then puts
 /// a viewer [`SessionInfo`] in the request's extensions), else empty.
@@ -90,11 +90,8 @@ pub fn SharePanel(
         #[cfg(feature = "hydrate")]
         {
             let label = label.get_untracked().trim().to_owned();
-            let body = crate::protocol::share::CreateShare {
-                kind: kind.to_owned(),
-                runs: runs.get_untracked(),
-                label: Some(label),
-            };
+            let body =
+                protocol::share::CreateShare { kind: kind.to_owned(), runs: runs.get_untracked(), label: Some(label) };
             leptos::task::spawn_local(async move {
                 match crate::api::post_json::<_, ShareView>("/api/shares", &body).await {
                     Ok(view) => {
@@ -109,7 +106,7 @@ pub fn SharePanel(
         }
     };
 
-    let what = if kind == crate::protocol::share::KIND_RUN { "this run" } else { "this comparison" };
+    let what = if kind == protocol::share::KIND_RUN { "this run" } else { "this comparison" };
     view! {
         <div class="share-bar" data-testid="share-bar">
             <button
@@ -274,7 +271,7 @@ mod browser {
     use web_sys::js_sys::{Function, Promise, Reflect};
 
     use super::Copy;
-    use crate::protocol::share::ShareView;
+    use protocol::share::ShareView;
 
     /// This page's address.
     pub fn page_url() -> String {

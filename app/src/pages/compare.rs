@@ -11,20 +11,9 @@ use crate::components::compare_charts::{
 };
 use crate::components::compare_table::{CompareTable, Compared};
 use crate::components::share_panel::SharePanel;
-use crate::protocol::archive::{MAX_COMPARE, MIN_COMPARE};
-use crate::protocol::event::WindowStats;
-use crate::protocol::share::KIND_COMPARE;
-
-/// The run ids of `?runs=a,b,…`: split on commas, trimmed, empty and repeated ones dropped.
-pub fn parse_ids(param: &str) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for id in param.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !ids.iter().any(|i| i == id) {
-            ids.push(id.to_owned());
-        }
-    }
-    ids
-}
+use protocol::archive::{MAX_COMPARE, MIN_COMPARE};
+use protocol::event::WindowStats;
+use protocol::share::{parse_ids, KIND_COMPARE};
 
 /// One line per run of `f` over its windows; x = seconds since the run's load start, legend = the run's name.
 fn overlay(runs: &[Compared], f: fn(&WindowStats) -> Option<f64>) -> Vec<Series> {
@@ -42,8 +31,8 @@ fn overlay(runs: &[Compared], f: fn(&WindowStats) -> Option<f64>) -> Vec<Series>
 #[cfg(feature = "hydrate")]
 async fn fetch(ids: Vec<String>) -> (Vec<Compared>, Vec<String>) {
     use crate::api::get_json;
-    use crate::protocol::archive::{LatencyCdf, RunSeries};
-    use crate::protocol::live_run::RunView;
+    use protocol::archive::{LatencyCdf, RunSeries};
+    use protocol::live_run::RunView;
     let (mut runs, mut problems) = (Vec::new(), Vec::new());
     for id in ids {
         let view = get_json::<RunView>(&format!("/api/runs/{id}")).await;

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use crate::components::gpu_view::append;
 use crate::components::gpu_view::{GpuCharts, GpuHistory, GpuNow};
 #[cfg(feature = "hydrate")]
-use crate::protocol::gpu::GpuWsFrame;
-use crate::protocol::gpu::TelemetryStatus;
+use protocol::gpu::GpuWsFrame;
+use protocol::gpu::TelemetryStatus;
 
 /// Seconds of history shown on the charts.
 const WINDOW_S: f64 = 300.0;
@@ -21,7 +21,7 @@ pub fn GpuPage() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let socket = crate::components::socket::ReconnectingSocket::open(
-            crate::protocol::gpu::GPU_WS_PATH,
+            protocol::gpu::GPU_WS_PATH,
             move |text: String| match serde_json::from_str::<GpuWsFrame>(&text) {
                 Ok(GpuWsFrame::Hello { status: st, server_time_ms, history: past, .. }) => {
                     status.set(Some(st));

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::new_run_form::Form;
-use crate::protocol::spec::FieldError;
+use protocol::spec::FieldError;
 
 /// The message for `field`, if any, shown beside its input.
 fn field_msg(errors: RwSignal<Vec<FieldError>>, field: &'static str) -> impl IntoView {
@@ -141,7 +141,7 @@ pub fn NewRunPage() -> impl IntoView {
                 busy.set(true);
                 #[cfg(feature = "hydrate")]
                 leptos::task::spawn_local(async move {
-                    use crate::protocol::api::RunCreated;
+                    use protocol::api::RunCreated;
                     match crate::api::post_json::<_, RunCreated>("/api/runs", &spec).await {
                         Ok(created) => {
                             // The router adds the base path to what it navigates to: give it the app path.
@@ -223,7 +223,7 @@ pub fn NewRunPage() -> impl IntoView {
                         </Show>
                         <Show when=is_dataset>{input("Dataset path (on the server)", "workload.path", f.dataset, "/data/prompts.jsonl", errors)}</Show>
                         {input("Output tokens (N or MIN..MAX)", "workload.output_tokens", f.output_tokens, "128", errors)}
-                        {input("Seed", "seed", f.seed, "0", errors)}
+                        {input("Seed", "seed", f.seed, "random", errors)}
                     </div>
                 </fieldset>
                 <fieldset>

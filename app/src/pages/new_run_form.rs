@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::spec::{Arrival, Backend, Endpoint, FieldError, LoadSpec, RunSpec, Slo, TokenRange, WorkloadSpec};
+use protocol::spec::{Arrival, Backend, Endpoint, FieldError, LoadSpec, RunSpec, Slo, TokenRange, WorkloadSpec};
 
 /// Every input of the form, as typed.
 #[derive(Clone, Copy)]
@@ -82,7 +82,7 @@ impl Form {
             requests: s("200"),
             duration: s(""),
             warmup: s("0"),
-            seed: s("0"),
+            seed: s(""),
             slo_ttft: s(""),
             slo_tpot: s(""),
             slo_e2e: s(""),
@@ -123,6 +123,24 @@ fn num<T: std::str::FromStr + Default>(field: &str, v: &str, errs: &mut Vec<Fiel
         errs.push(FieldError { field: field.into(), message: format!("{:?} is not a whole number", v.trim()) });
         T::default()
     })
+}
+
+/// The `seed` input: empty for a fresh seed per run, else a whole number (repeats a run exactly).
+fn optional_seed(v: &str, errs: &mut Vec<FieldError>) -> Option<u64> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match v.parse() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errs.push(FieldError {
+                field: "seed".into(),
+                message: format!("{v:?} is not a whole number; leave it empty for a fresh seed per run"),
+            });
+            None
+        }
+    }
 }
 
 /// A backend or endpoint name as the JSON spells it.
@@ -203,7 +221,9 @@ impl Form {
             warmup_requests: num("warmup_requests", &self.warmup.get(), &mut errs),
             warmup_s: 0.0,
             workload,
-            seed: num("seed", &self.seed.get(), &mut errs),
+            seed: optional_seed(&self.seed.get(), &mut errs),
+            tokenizer: None,
+            max_error_rate: protocol::spec::DEFAULT_MAX_ERROR_RATE,
             slo: Slo {
                 ttft_ms: opt_f64("slo.ttft_ms", &self.slo_ttft.get(), &mut errs),
                 tpot_ms: opt_f64("slo.tpot_ms", &self.slo_tpot.get(), &mut errs),

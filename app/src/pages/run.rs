@@ -10,12 +10,12 @@ use crate::components::meta_editor::MetaEditor;
 use crate::components::run_archive::{ExportLinks, LatencyChart};
 use crate::components::run_charts::{ErrorPanel, ReportTables, RunCharts};
 use crate::components::share_panel::SharePanel;
-use crate::protocol::archive::display_name;
-use crate::protocol::event::WindowStats;
-use crate::protocol::gpu::TelemetryStatus;
-use crate::protocol::live_run::{Progress, RunResult, RunStatus, RunView};
-use crate::protocol::report::ErrorSample;
-use crate::protocol::share::KIND_RUN;
+use protocol::archive::display_name;
+use protocol::event::WindowStats;
+use protocol::gpu::TelemetryStatus;
+use protocol::live_run::{Progress, RunResult, RunStatus, RunView};
+use protocol::report::ErrorSample;
+use protocol::share::KIND_RUN;
 
 /// Client-side state of the page, filled from `/ws/runs/{id}`.
 #[derive(Clone, Copy)]
@@ -32,7 +32,7 @@ struct RunState {
 #[cfg(feature = "hydrate")]
 fn on_frame(st: RunState, text: &str) {
     use crate::components::gpu_view::append;
-    use crate::protocol::live_run::RunWsFrame;
+    use protocol::live_run::RunWsFrame;
     let Ok(frame) = serde_json::from_str::<RunWsFrame>(text) else { return };
     match frame {
         RunWsFrame::Hello { run, windows, telemetry, gpu } => {

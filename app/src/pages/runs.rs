@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::runs_table::RunsTable;
-use crate::protocol::archive::RunSummary;
+use protocol::archive::RunSummary;
 
 /// The rows, or why they could not be read.
 type RowsResult = Result<Vec<RunSummary>, String>;

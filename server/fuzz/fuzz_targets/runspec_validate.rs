@@ -7,7 +7,7 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
-use app::protocol::spec::{Arrival, Backend, Endpoint, LoadSpec, RunSpec, Slo, TokenRange, WorkloadSpec};
+use protocol::spec::{Arrival, Backend, Endpoint, LoadSpec, RunSpec, Slo, TokenRange, WorkloadSpec};
 
 fn pick<'a, T: Copy>(u: &mut Unstructured<'a>, from: &[T]) -> Result<T> {
     Ok(*u.choose(from)?)
@@ -64,6 +64,8 @@ fn spec(u: &mut Unstructured<'_>) -> Result<RunSpec> {
         warmup_s: float(u)?,
         workload,
         seed: u.arbitrary()?,
+        tokenizer: if u.arbitrary()? { Some(String::arbitrary(u)?) } else { None },
+        max_error_rate: float(u)?,
         slo: Slo { ttft_ms: opt_float(u)?, tpot_ms: opt_float(u)?, e2e_ms: opt_float(u)? },
         request_timeout_s: float(u)?,
         ready_timeout_s: float(u)?,

@@ -8,7 +8,7 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use libfuzzer_sys::fuzz_target;
 
-use app::protocol::spec::Endpoint;
+use protocol::spec::Endpoint;
 
 #[allow(dead_code)]
 #[path = "../../src/engine/sse.rs"]

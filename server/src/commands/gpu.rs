@@ -11,9 +11,11 @@ use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use tokio::sync::broadcast::error::RecvError;
 
-use app::protocol::gpu::{GpuInfo, GpuSample, GpuSnapshot, TelemetryStatus};
+use protocol::gpu::{GpuInfo, GpuSample, GpuSnapshot, TelemetryStatus};
 
-use crate::telemetry::{parse_interval, unix_ms, Telemetry, TelemetryConfig};
+use super::args::TelemetryArgs;
+use crate::clock::unix_ms;
+use crate::telemetry::{parse_interval, Telemetry};
 
 /// Exit status when this machine has no GPU telemetry (no NVIDIA driver / libnvidia-ml, or no GPU).
 pub const EXIT_NO_GPU: u8 = 3;
@@ -52,17 +54,14 @@ pub struct GpuArgs {
     /// JSON instead of a table: one object per tick per line (`status`, `gpus`, `samples`); one object with --once.
     #[arg(long)]
     pub json: bool,
-    /// Demo mode: N simulated GPUs instead of NVML, labelled simulated everywhere.
-    #[arg(long, value_name = "N")]
-    pub simulate_gpu: Option<u32>,
-    /// Only these GPUs, by NVML index as nvidia-smi numbers them (not CUDA_VISIBLE_DEVICES), e.g. 0,1.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub gpus: Option<Vec<u32>>,
+    /// Which GPUs (`--gpus`, `--simulate-gpu`).
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// Runs `tokenscope gpu`.
 pub async fn main(args: GpuArgs) -> anyhow::Result<ExitCode> {
-    let config = TelemetryConfig { interval: args.interval, gpus: args.gpus.clone(), simulate_gpus: args.simulate_gpu };
+    let config = args.telemetry.config(args.interval);
     let telemetry = tokio::task::spawn_blocking(move || Telemetry::start(&config)).await??;
     let status = telemetry.status();
     if let TelemetryStatus::Unavailable { reason } = &status {
@@ -273,20 +272,7 @@ mod tests {
 
     #[test]
     fn once_waits_for_gpm_only_where_offered() {
-        let mut info = GpuInfo {
-            index: 1,
-            name: "x".into(),
-            uuid: String::new(),
-            driver_version: String::new(),
-            memory_total_bytes: None,
-            power_limit_w: None,
-            max_sm_clock_mhz: None,
-            max_mem_clock_mhz: None,
-            pci_bus_id: None,
-            architecture: None,
-            gpm_supported: false,
-            simulated: false,
-        };
+        let mut info = GpuInfo { uuid: String::new(), ..GpuInfo::named(1, "x") };
         assert!(complete(&[sample()], std::slice::from_ref(&info)));
         info.gpm_supported = true;
         assert!(!complete(&[sample()], std::slice::from_ref(&info)));

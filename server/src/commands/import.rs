@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use super::args::DbArgs;
 use crate::import::{imported_view, parse_report_bytes};
 use crate::store::Store;
 
@@ -20,10 +21,9 @@ pub struct ImportArgs {
     /// Name of the run in the archive.
     #[arg(long)]
     pub name: Option<String>,
-    /// Run archive to add the run to, shared with `tokenscope serve` (sqlite://FILE or
-    /// postgres://USER:PASS@HOST:PORT/DB).
-    #[arg(long, default_value = "sqlite://tokenscope.db", env = "TOKENSCOPE_DB")]
-    pub db: String,
+    /// The archive to add the run to.
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Reads, checks and archives the report; prints the new run's id. Exit status 2 when the file is not a report.
@@ -32,14 +32,14 @@ pub async fn main(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let view = parse_report_bytes(&bytes)
         .and_then(|result| imported_view(&result, args.name.as_deref()))
         .with_context(|| format!("{} cannot be imported", args.file.display()))?;
-    let store = Store::connect(&args.db).await?;
+    let store = Store::connect(&args.db.db).await?;
     store.save_run_with_meta(&view).await?;
     println!("{}", view.id);
     eprintln!(
         "imported {} as run {} (tagged imported) into {}",
         args.file.display(),
         view.id,
-        crate::store::redact_url(&args.db)
+        crate::store::redact_url(&args.db.db)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use tokio::net::TcpListener;
 
-use crate::mock::{serve_mock, MockConfig};
+use crate::mock::{serve_mock, Identity, MockConfig};
 
 /// Options of `tokenscope mock`.
 ///
@@ -29,9 +29,17 @@ pub struct MockArgs {
     /// previous chunk after k × this).
     #[arg(long, default_value_t = 10.0, value_name = "MS", value_parser = non_negative, allow_negative_numbers = true)]
     pub itl_ms: f64,
-    /// Tokens generated when a request gives no `max_tokens`; a request's `max_tokens` is always honoured exactly.
+    /// Tokens generated when a request gives no `max_tokens`; a request's `max_tokens` is honoured exactly unless
+    /// --eos-rate cuts it short.
     #[arg(long, default_value_t = 128, value_name = "N")]
     pub output_tokens: u32,
+    /// Fraction of requests, 0 to 1, that hit their end-of-sequence token early, at a seeded random point, and
+    /// end with finish_reason `stop` (usage tells the real count), as a real model does — unless the request
+    /// forces its length with a field the --identity honours (`ignore_eos: true`; `min_tokens`, `min_new_tokens`,
+    /// `options.num_predict` as a floor). 0 (the default) keeps every length exact, so a benchmark of the mock
+    /// measures the client, not the dice.
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION", value_parser = fraction, allow_negative_numbers = true)]
+    pub eos_rate: f64,
     /// Tokens carried by each SSE chunk (like a server's stream interval, or speculative decoding).
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub tokens_per_chunk: u32,
@@ -55,7 +63,18 @@ pub struct MockArgs {
     /// Never send `usage`, even when asked: clients must count tokens from chunks.
     #[arg(long)]
     pub no_usage: bool,
-    /// Seed choosing which requests fail under --error-rate.
+    /// Answer POST /tokenize with 404, like a server without a tokenizer endpoint. Otherwise it takes llama.cpp's
+    /// `{"content"}` or vLLM's `{"prompt"}` and counts one token per whitespace-separated word, as
+    /// usage.prompt_tokens does.
+    #[arg(long)]
+    pub no_tokenize: bool,
+    /// Play this server for backend detection: expose its identifying endpoints (vLLM's /version, SGLang's
+    /// /get_model_info, TGI's /info, llama.cpp's /props, Ollama's /api/version…) and its /v1/models owned_by,
+    /// and honour only its own length fields. `mock` (the default) answers GET /version with
+    /// `"server": "tokenscope-mock"` and honours every field.
+    #[arg(long, value_enum, default_value = "mock")]
+    pub identity: Identity,
+    /// Seed choosing which requests fail under --error-rate and where --eos-rate ends them.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Play a hung server: generation requests from number N on (counting from 0, preflight's probes included)
@@ -71,6 +90,7 @@ impl MockArgs {
             ttft_ms: self.ttft_ms,
             itl_ms: self.itl_ms,
             output_tokens: self.output_tokens,
+            eos_rate: self.eos_rate,
             tokens_per_chunk: self.tokens_per_chunk,
             error_rate: self.error_rate,
             model: self.model.clone(),
@@ -78,6 +98,8 @@ impl MockArgs {
             startup_delay_s: self.startup_delay.as_secs_f64(),
             no_chat: self.no_chat,
             no_usage: self.no_usage,
+            no_tokenize: self.no_tokenize,
+            identity: self.identity,
             seed: self.seed,
             hang_after: self.hang_after,
         }
@@ -118,7 +140,9 @@ pub async fn main(args: MockArgs) -> anyhow::Result<ExitCode> {
         "tokenscope mock — OpenAI-compatible server at http://{addr} (model {}, TTFT {} ms, ITL {} ms)",
         cfg.model, cfg.ttft_ms, cfg.itl_ms
     );
-    eprintln!("try: tokenscope run --target http://{addr} --backend mock");
+    eprintln!(
+        "try: tokenscope run --target http://{addr}   (preflight detects the backend from what the mock exposes)"
+    );
     tokio::select! {
         served = serve_mock(listener, cfg) => served.context("the mock server stopped")?,
         _ = tokio::signal::ctrl_c() => {}
@@ -146,9 +170,14 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_flag() {
-        for (flag, value) in
-            [("--error-rate", "1.5"), ("--error-rate", "-0.1"), ("--ttft-ms", "-3"), ("--slowdown", "x")]
-        {
+        for (flag, value) in [
+            ("--error-rate", "1.5"),
+            ("--error-rate", "-0.1"),
+            ("--eos-rate", "2"),
+            ("--ttft-ms", "-3"),
+            ("--slowdown", "x"),
+            ("--identity", "openai"),
+        ] {
             let err = Cli::try_parse_from(["mock", flag, value]).err().unwrap().to_string();
             assert!(err.contains(flag), "{err}");
         }
@@ -161,5 +190,13 @@ mod tests {
         let cli = Cli::try_parse_from(["mock", "--startup-delay", "1m 30s", "--no-chat"]).unwrap();
         assert_eq!(cli.mock.config().startup_delay_s, 90.0);
         assert!(cli.mock.config().no_chat);
+    }
+
+    #[test]
+    fn realism_flags_reach_the_config() {
+        let cli =
+            Cli::try_parse_from(["mock", "--eos-rate", "0.5", "--no-tokenize", "--identity", "llama-cpp"]).unwrap();
+        let cfg = cli.mock.config();
+        assert_eq!((cfg.eos_rate, cfg.no_tokenize, cfg.identity), (0.5, true, Identity::LlamaCpp));
     }
 }

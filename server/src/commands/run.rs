@@ -11,25 +11,23 @@ mod table;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use app::protocol::archive::RunSeries;
-use app::protocol::event::RunEvent;
-use app::protocol::live_run::RunResult;
-use app::protocol::spec::{FieldError, LoadSpec, RunSpec};
-use app::protocol::validation::cli_flag;
+use protocol::archive::RunSeries;
+use protocol::event::RunEvent;
+use protocol::live_run::RunResult;
+use protocol::live_run::RunView;
+use protocol::spec::{Endpoint, FieldError, RunSpec};
 use tokio_util::sync::CancellationToken;
 
-pub use args::{ArrivalArg, BackendArg, EndpointArg, RunArgs, Warmup};
+pub use args::{cli_flag, ArrivalArg, RunArgs, Warmup};
 pub use table::{render_report, render_sweep};
 
 use series::SeriesTap;
 
-use crate::engine::error::EngineError;
-use crate::engine::openai::OpenAiTarget;
-use crate::engine::preflight::{preflight, target_config};
-use crate::engine::runner::{load_workload, run_workload, RunOutcome};
+use crate::engine::runner::load_workload;
 use crate::export::png;
+use crate::session::{self, EnergyScope, Outcome};
 use crate::store::redact_url;
-use crate::telemetry::{run_energy::attach, unix_ms, Telemetry};
+use crate::telemetry::Telemetry;
 
 /// Exit status: the run failed (nothing succeeded, early stop) or an SLO was missed.
 const EXIT_FAILED: u8 = 1;
@@ -37,8 +35,6 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// Exit status: interrupted by Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
-/// Sockets kept free beside the load's own when checking the open-file limit.
-const SPARE_FILES: u64 = 64;
 
 /// Runs `tokenscope run`.
 pub async fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -46,7 +42,6 @@ pub async fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(spec) => spec,
         Err(errs) => return Ok(usage_errors(&errs)),
     };
-    let quiet = args.quiet;
     let workload = match load_workload(&spec).await {
         Ok(w) => w,
         Err(e) => {
@@ -54,7 +49,6 @@ pub async fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    raise_open_file_limit(&spec, quiet);
     let cancel = CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
@@ -69,6 +63,33 @@ pub async fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     code
 }
 
+/// What the terminal shows of the session: preflight states and notes on stderr (unless `--quiet`).
+struct Terminal {
+    quiet: bool,
+}
+
+impl session::Observer for Terminal {
+    fn preflight_state(&mut self, state: &str) {
+        if !self.quiet {
+            eprintln!("preflight: {state}");
+        }
+    }
+
+    fn load_starting(&mut self, _started_unix_ms: u64, _model: &str, _endpoint: Endpoint, notes: &[String]) {
+        if !self.quiet {
+            for note in notes {
+                eprintln!("note: {note}");
+            }
+        }
+    }
+
+    fn note(&mut self, note: &str) {
+        if !self.quiet {
+            eprintln!("note: {note}");
+        }
+    }
+}
+
 async fn run_to_end(
     spec: &mut RunSpec,
     workload: Arc<crate::engine::workload::Workload>,
@@ -76,41 +97,7 @@ async fn run_to_end(
     cancel: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
     let quiet = args.quiet;
-    let mut on_state = move |s: &str| {
-        if !quiet {
-            eprintln!("preflight: {s}");
-        }
-    };
-    let pf = tokio::select! {
-        r = preflight(spec, &mut on_state) => r,
-        () = cancel.cancelled() => {
-            eprintln!("interrupted during preflight: no load was sent");
-            return Ok(ExitCode::from(EXIT_INTERRUPTED));
-        }
-    };
-    let pf = match pf {
-        Ok(pf) => pf,
-        Err(e) => {
-            eprintln!("error: preflight: {e}");
-            return Ok(ExitCode::from(EXIT_FAILED));
-        }
-    };
-    if !quiet {
-        for note in &pf.notes {
-            eprintln!("note: {note}");
-        }
-    }
-    let cfg = target_config(spec, &pf);
-    spec.model = Some(cfg.model.clone());
-    spec.endpoint = cfg.endpoint;
-    let target = match OpenAiTarget::new(cfg) {
-        Ok(t) => Arc::new(t),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
-    };
-    let telemetry = args.record.telemetry().await?;
+    let telemetry = args.record.start_telemetry().await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let rx = feed_sim_load(rx, &telemetry);
     // The archive and --png both want the windows, requests and GPU samples.
@@ -121,18 +108,36 @@ async fn run_to_end(
         (rx, Some(tap))
     };
     let bar = tokio::spawn(progress::follow(rx, progress::Plan::new(spec, quiet)));
-    let outcome = run_workload(spec, workload, target, tx, cancel).await;
+    let energy =
+        EnergyScope { gpus: args.record.telemetry.gpus.clone().unwrap_or_default(), model: args.record.model() };
+    let outcome = session::run(spec, Some(workload), &telemetry, &energy, &mut Terminal { quiet }, tx, cancel).await;
     let _ = bar.await;
+    let (result, pf) = match outcome {
+        Outcome::Finished { result, preflight } => (result, preflight),
+        Outcome::StoppedInPreflight => {
+            eprintln!("interrupted during preflight: no load was sent");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+        Outcome::PreflightFailed(e) => {
+            eprintln!("error: preflight: {e}");
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+        Outcome::Invalid(errs) => return Ok(usage_errors(&errs)),
+        Outcome::BadTarget(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        Outcome::Failed(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+    };
     let series = match tap {
         Some(tap) => tap.finish().await,
         None => Default::default(),
     };
-    let pf_json = serde_json::to_value(&pf).ok();
-    let (gpus, model, now) = (args.record.gpus.clone().unwrap_or_default(), args.record.model(), unix_ms());
-    let (result, text, verdict, code) = match outcome {
-        Ok(RunOutcome::Single(mut r)) => {
-            r.preflight = pf_json;
-            attach(&telemetry, std::slice::from_mut(&mut r), now, &gpus, model);
+    let (text, verdict, code) = match &result {
+        RunResult::Single(r) => {
             let code = if r.stopped {
                 EXIT_INTERRUPTED
             } else if r.failed() {
@@ -140,12 +145,9 @@ async fn run_to_end(
             } else {
                 0
             };
-            let (text, verdict) = (render_report(&r), r.verdict.clone());
-            (RunResult::Single(Box::new(r)), text, verdict, code)
+            (render_report(r), r.verdict.clone(), code)
         }
-        Ok(RunOutcome::Sweep(mut s)) => {
-            s.preflight = pf_json;
-            attach(&telemetry, &mut s.steps, now, &gpus, model);
+        RunResult::Sweep(s) => {
             let code = if s.stopped {
                 EXIT_INTERRUPTED
             } else if s.verdict.is_some() || s.best_step.is_none() {
@@ -153,13 +155,7 @@ async fn run_to_end(
             } else {
                 0
             };
-            let (text, verdict) = (render_sweep(&s), s.verdict.clone());
-            (RunResult::Sweep(s), text, verdict, code)
-        }
-        Err(EngineError::InvalidSpec(errs)) => return Ok(usage_errors(&errs)),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_FAILED));
+            (render_sweep(s), s.verdict.clone(), code)
         }
     };
     telemetry.stop();
@@ -183,17 +179,16 @@ async fn run_to_end(
     let saved = match args.record.save(spec, &result, pf.states.clone(), &series).await {
         Ok(id) => id,
         Err(e) => {
-            eprintln!("warning: the run was not saved to the archive {}: {e:#}", redact_url(&args.record.db));
+            eprintln!("warning: the run was not saved to the archive {}: {e:#}", redact_url(&args.record.db.db));
             None
         }
     };
     if let (Some(id), false) = (&saved, quiet) {
-        eprintln!("saved to the archive {} as run {id}", redact_url(&args.record.db));
+        eprintln!("saved to the archive {} as run {id}", redact_url(&args.record.db.db));
     }
     if let Some(path) = &args.png {
         // The image names the archived run's id, or none when the run was not saved.
-        let mut view = record::archived_view(spec, &result, pf.states.clone());
-        view.id = saved.unwrap_or_default();
+        let view = RunView::ended(saved.unwrap_or_default(), spec.clone(), result, pf.states.clone());
         if let Err(e) = write_png(path, view, series).await {
             eprintln!("error: cannot write --png {}: {e:#}", path.display());
             return Ok(ExitCode::from(EXIT_FAILED));
@@ -206,11 +201,7 @@ async fn run_to_end(
 }
 
 /// Draws the run's charts (off the async workers) and writes them to `path`.
-async fn write_png(
-    path: &std::path::Path,
-    view: app::protocol::live_run::RunView,
-    series: crate::store::SeriesBatch,
-) -> anyhow::Result<()> {
+async fn write_png(path: &std::path::Path, view: RunView, series: crate::store::SeriesBatch) -> anyhow::Result<()> {
     let latency = png::latency_of(&series.requests);
     let series = RunSeries { telemetry: series.telemetry, windows: series.windows, gpu: series.gpu };
     let bytes = tokio::task::spawn_blocking(move || png::render(&view, &series, &latency)).await??;
@@ -251,24 +242,4 @@ fn usage_errors(errs: &[FieldError]) -> ExitCode {
     }
     eprintln!("\nFor more information, try 'tokenscope run --help'.");
     ExitCode::from(EXIT_USAGE)
-}
-
-/// Raises the soft open-file limit to the hard one (each request in flight holds a socket) and warns when even
-/// that is below what a closed loop of this concurrency needs.
-fn raise_open_file_limit(spec: &RunSpec, quiet: bool) {
-    let concurrency = match spec.load {
-        LoadSpec::Concurrency { concurrency } => {
-            spec.sweep.iter().fold(f64::from(concurrency), |a, &b| a.max(b)) as u64
-        }
-        LoadSpec::Rate { .. } => 0,
-    };
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) if limit < concurrency + SPARE_FILES && !quiet => eprintln!(
-            "note: the open-file limit is {limit}, below the {} sockets this load needs; raise the hard limit \
-             (ulimit -Hn) or lower --concurrency",
-            concurrency + SPARE_FILES
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::debug!("could not raise the open-file limit: {e}"),
-    }
 }

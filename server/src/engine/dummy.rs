@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::metrics::now;
-use super::target::{ContentChunk, ErrorClass, Prompt, RequestError, RequestResult, Target, TokenSource};
+use super::target::{ChunkTap, ContentChunk, ErrorClass, Prompt, RequestError, RequestResult, Target, TokenSource};
 
 /// A fake server: the first chunk after `ttft`, then one chunk of `tokens_per_chunk` tokens every
 /// `itl × tokens_per_chunk` until `output_tokens` tokens have been sent.
@@ -62,7 +62,7 @@ impl Default for DummyTarget {
 }
 
 impl Target for DummyTarget {
-    fn execute<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, RequestResult> {
+    fn execute<'a>(&'a self, prompt: &'a Prompt, tap: &'a dyn ChunkTap) -> BoxFuture<'a, RequestResult> {
         Box::pin(async move {
             let call = self.calls.fetch_add(1, Ordering::Relaxed);
             let sent_at = now();
@@ -89,13 +89,17 @@ impl Target for DummyTarget {
                 return result;
             }
             let total = self.output_tokens.unwrap_or(prompt.max_tokens).max(1);
-            result.chunks.push(ContentChunk { at: now(), bytes: 4 });
+            let first = now();
+            tap.chunk(first, 4);
+            result.chunks.push(ContentChunk { at: first, bytes: 4 });
             let mut sent = 1;
             let per = self.tokens_per_chunk.max(1);
             while sent < total {
                 let k = per.min(total - sent);
                 tokio::time::sleep(self.itl * k).await;
-                result.chunks.push(ContentChunk { at: now(), bytes: 4 * k });
+                let at = now();
+                tap.chunk(at, 4 * k);
+                result.chunks.push(ContentChunk { at, bytes: 4 * k });
                 sent += k;
             }
             result.output_tokens = if self.usage { total } else { result.chunks.len() as u32 };

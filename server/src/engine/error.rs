@@ -1,12 +1,12 @@
 //! The engine's errors: what stops a run before or outside the measurement. Failed requests are not errors here;
 //! they are measured and counted by class in the report.
 
-use app::protocol::spec::FieldError;
+use protocol::spec::FieldError;
 
 /// Why the engine could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The spec did not pass [`app::protocol::spec::RunSpec::validate`].
+    /// The spec did not pass [`protocol::spec::RunSpec::validate`].
     #[error("invalid run spec: {}", join(.0))]
     InvalidSpec(Vec<FieldError>),
     /// The prompts could not be built or read.

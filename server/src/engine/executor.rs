@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio::time::{interval_at, Instant as TokioInstant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use app::protocol::report::RunReport;
+use protocol::report::RunReport;
 
 use super::error::EngineError;
 use super::metrics::now;

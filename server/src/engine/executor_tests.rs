@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::protocol::event::RunEvent;
-use app::protocol::record::ErrorClass;
-use app::protocol::spec::{Arrival, Endpoint, LoadSpec, Slo, TokenRange};
+use protocol::event::RunEvent;
+use protocol::record::ErrorClass;
+use protocol::spec::{Arrival, Endpoint, LoadSpec, Slo, TokenRange};
 use tokio::sync::mpsc;
 
 use super::*;
@@ -29,6 +29,8 @@ fn ctx(target: Arc<DummyTarget>, load: LoadSpec, limits: Limits) -> (StepContext
         slo: Slo::default(),
         fail_fast_after: 5,
         verdict: VerdictContext { target: "http://x".into(), endpoint: Endpoint::Chat, request_timeout_s: 60.0 },
+        max_error_rate: 1.0,
+        prompts: Default::default(),
     };
     (ctx, rx)
 }
@@ -106,7 +108,9 @@ async fn warmup_by_seconds_and_duration_limit() {
 async fn cancel_keeps_completed_results() {
     let target = Arc::new(DummyTarget { output_tokens: Some(100), ..DummyTarget::new() });
     let limits = Limits { duration: Some(Duration::from_secs(60)), ..Limits::default() };
-    let (ctx, _rx) = ctx(target, LoadSpec::Concurrency { concurrency: 2 }, limits);
+    let (mut ctx, _rx) = ctx(target, LoadSpec::Concurrency { concurrency: 2 }, limits);
+    // Prompts that ask for the 100 tokens the target sends (another length would earn a verdict).
+    ctx.workload = Arc::new(Workload::synthetic(TokenRange::fixed(8), TokenRange::fixed(100), 1, 16));
     let cancel = CancellationToken::new();
     let stopper = cancel.clone();
     tokio::spawn(async move {

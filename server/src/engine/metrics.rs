@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use app::protocol::record::{ErrorClass, RequestError, TokenSource};
-use app::protocol::report::LatencyStats;
-use app::protocol::spec::Slo;
 use hdrhistogram::Histogram;
+use protocol::record::{ErrorClass, RequestError, TokenSource};
+use protocol::report::LatencyStats;
+use protocol::spec::Slo;
 
 use super::error::EngineError;
 use super::target::{ContentChunk, RequestResult};
@@ -214,6 +214,16 @@ pub struct Accumulator {
     pub token_source_usage: u64,
     /// Successful requests counted by chunks.
     pub token_source_chunks: u64,
+    /// Successful requests counted with the tokenizer over the streamed text.
+    pub token_source_tokenizer: u64,
+    /// Successful requests whose prompt length came from the server's `usage.prompt_tokens`.
+    pub input_source_usage: u64,
+    /// Successful requests that received a different number of output tokens than they asked for.
+    pub length_mismatched: u64,
+    /// Sum over successful requests of received / requested output tokens.
+    pub length_ratio_sum: f64,
+    /// Sum and count of (server's prompt tokens − the prompt's own count), over requests with both.
+    pub prompt_overhead: (i64, u64),
     /// Successful requests meeting every SLO.
     pub good: u64,
     slo: Slo,
@@ -235,6 +245,11 @@ impl Accumulator {
             output_tokens: 0,
             token_source_usage: 0,
             token_source_chunks: 0,
+            token_source_tokenizer: 0,
+            input_source_usage: 0,
+            length_mismatched: 0,
+            length_ratio_sum: 0.0,
+            prompt_overhead: (0, 0),
             good: 0,
             slo,
         })
@@ -255,6 +270,10 @@ impl Accumulator {
         match m.result.token_source {
             TokenSource::Usage => self.token_source_usage += 1,
             TokenSource::Chunks => self.token_source_chunks += 1,
+            TokenSource::Tokenizer => self.token_source_tokenizer += 1,
+        }
+        if m.result.prompt_tokens.is_some() {
+            self.input_source_usage += 1;
         }
         if let Some(v) = m.ttft_us {
             self.ttft.record_us(v);
@@ -277,12 +296,59 @@ impl Accumulator {
         }
     }
 
-    /// `Some(true)` when every SLO given is met at p99 (and something completed); `None` without SLOs.
+    /// Compares a successful request's output with what it asked for (`requested` = its `max_tokens`), and the
+    /// server's prompt count with the prompt's own (`own_prompt_tokens`, the workload's count).
+    pub fn record_lengths(&mut self, m: &Measured<'_>, requested: u32, own_prompt_tokens: u32) {
+        if !m.ok() {
+            return;
+        }
+        let received = m.result.output_tokens;
+        if received != requested {
+            self.length_mismatched += 1;
+        }
+        if requested > 0 {
+            self.length_ratio_sum += f64::from(received) / f64::from(requested);
+        }
+        if let Some(server) = m.result.prompt_tokens {
+            self.prompt_overhead.0 += i64::from(server) - i64::from(own_prompt_tokens);
+            self.prompt_overhead.1 += 1;
+        }
+    }
+
+    /// Failed / finished measured requests (0 when none finished).
+    pub fn error_rate(&self) -> f64 {
+        let n = self.completed + self.failed;
+        if n == 0 {
+            0.0
+        } else {
+            self.failed as f64 / n as f64
+        }
+    }
+
+    /// Where the output counts came from: the one source every successful request used, else `mixed`.
+    pub fn output_source(&self) -> &'static str {
+        match (self.token_source_usage, self.token_source_tokenizer, self.token_source_chunks) {
+            (0, 0, 0) => "none",
+            (_, 0, 0) => "usage",
+            (0, _, 0) => "tokenizer",
+            (0, 0, _) => "chunks",
+            _ => "mixed",
+        }
+    }
+
+    /// `Some(true)` when every SLO given is met at p99 (and something completed); `None` without SLOs. A failed
+    /// request misses every objective: it counts as an infinitely slow request in each percentile, so more than
+    /// 1 % failed requests miss every p99 objective.
     pub fn slo_met(&self) -> Option<bool> {
         if self.slo.is_empty() {
             return None;
         }
-        let within = |h: &Hist, limit: Option<f64>| limit.is_none_or(|l| h.quantile_ms(0.99).is_none_or(|p| p <= l));
+        // The p99 of successes and failures together, failures ranked last: the successes' quantile at
+        // 0.99 × all / successes, or beyond them (missed) when that exceeds 1.
+        let all = (self.completed + self.failed) as f64;
+        let q = if self.completed > 0 { 0.99 * all / self.completed as f64 } else { f64::INFINITY };
+        let within =
+            |h: &Hist, limit: Option<f64>| limit.is_none_or(|l| q <= 1.0 && h.quantile_ms(q).is_none_or(|p| p <= l));
         Some(
             self.completed > 0
                 && within(&self.ttft, self.slo.ttft_ms)

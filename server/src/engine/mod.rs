@@ -5,6 +5,7 @@ pub mod dataset;
 pub mod dummy;
 pub mod error;
 pub mod executor;
+pub mod lag_probe;
 pub mod metrics;
 pub mod openai;
 pub mod pacer;

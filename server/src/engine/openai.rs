@@ -9,12 +9,12 @@ use futures::future::BoxFuture;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, StatusCode, Url};
 
-use app::protocol::spec::{Backend, Endpoint};
+use protocol::spec::{Backend, Endpoint};
 
 use super::request_body::{request_body, BodyOptions};
 use super::sse::{parse_body, Parsed};
 use super::sse_stream::{error, parse_error, read_sse, Collected};
-use super::target::{ErrorClass, Prompt, RequestError, RequestResult, Target};
+use super::target::{ChunkTap, ErrorClass, Prompt, RequestError, RequestResult, Target};
 
 /// Bytes of an error body kept in [`RequestError::message`].
 const ERROR_BODY_PREFIX: usize = 512;
@@ -121,7 +121,7 @@ impl OpenAiTarget {
     }
 
     /// Sends the request and follows the answer into `out`.
-    async fn run(&self, prompt: &Prompt, out: &mut Collected) -> Result<(), RequestError> {
+    async fn run(&self, prompt: &Prompt, out: &mut Collected, tap: &dyn ChunkTap) -> Result<(), RequestError> {
         let opts =
             BodyOptions { endpoint: self.endpoint, model: &self.model, backend: self.backend, stream: self.stream };
         let body = request_body(opts, prompt).map_err(|e| error(ErrorClass::Other, format!("request body: {e}")))?;
@@ -135,11 +135,11 @@ impl OpenAiTarget {
             return Err(status_error(status, resp).await);
         }
         if self.stream {
-            read_sse(resp.bytes_stream(), self.endpoint, out, transport_error).await?;
+            read_sse(resp.bytes_stream(), self.endpoint, out, tap, transport_error).await?;
         } else {
             let bytes = resp.bytes().await.map_err(transport_error)?;
             match parse_body(&bytes, self.endpoint).map_err(parse_error)? {
-                Parsed::Chunk(info) => out.add(info, Instant::now()),
+                Parsed::Chunk(info) => out.add(info, Instant::now(), tap),
                 Parsed::ServerError(m) => {
                     return Err(error(ErrorClass::Other, format!("the server sent an error: {m}")))
                 }
@@ -152,11 +152,11 @@ impl OpenAiTarget {
 }
 
 impl Target for OpenAiTarget {
-    fn execute<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, RequestResult> {
+    fn execute<'a>(&'a self, prompt: &'a Prompt, tap: &'a dyn ChunkTap) -> BoxFuture<'a, RequestResult> {
         Box::pin(async move {
             let sent_at = Instant::now();
             let mut out = Collected::with_capacity(if self.stream { prompt.max_tokens.min(8192) as usize } else { 1 });
-            let outcome = tokio::time::timeout(self.request_timeout, self.run(prompt, &mut out)).await;
+            let outcome = tokio::time::timeout(self.request_timeout, self.run(prompt, &mut out, tap)).await;
             let err = match outcome {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(e),

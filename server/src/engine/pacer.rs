@@ -113,7 +113,7 @@ impl Drop for StopOnDrop {
 
 #[cfg(test)]
 mod tests {
-    use app::protocol::spec::Arrival;
+    use protocol::spec::Arrival;
 
     use super::*;
     use crate::engine::scheduler::ArrivalProcess;

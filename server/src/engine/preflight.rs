@@ -1,21 +1,27 @@
-//! Checks a target before any load is fired at it: waits until the server is ready, picks the model and the
-//! endpoint (a 1-token request to each), then sends one short request to learn whether the server reports
-//! `usage` and honours the requested output length. A server that is not ready gets no load.
+//! Checks a target before any load is fired at it: waits until the server is ready, picks the model, tells
+//! which server it is (for `--backend auto`; see [`detect`]), picks the endpoint (a 1-token request to each), then
+//! sends one request of the run's own output length to learn whether the server reports `usage` and generates
+//! as many tokens as asked. A server that is not ready gets no load; detection never fails preflight.
+
+mod detect;
 
 use std::fmt;
 use std::time::Duration;
 
-use app::protocol::spec::{Endpoint, RunSpec};
+use protocol::spec::{Backend, Endpoint, RunSpec, WorkloadSpec};
 
-pub use app::protocol::preflight::PreflightReport;
+pub use protocol::preflight::PreflightReport;
 
 use super::openai::{auth_header, http_client, server_url, ClientError, OpenAiTarget, TargetConfig};
 use super::presets::preset;
 use super::readiness::Poller;
-use super::target::{ErrorClass, Prompt, PromptBody, RequestResult, Target};
+use super::target::{ErrorClass, NoTap, Prompt, PromptBody, RequestResult, Target};
 
-/// Output tokens asked for in the length check.
-const LENGTH_CHECK_TOKENS: u32 = 16;
+/// Most output tokens asked for in the length check (a run asking for more is checked at this length).
+const LENGTH_CHECK_CAP: u32 = 1024;
+/// Shortest time the length check is given (unless the request timeout is shorter); a longer `ready_timeout_s`
+/// gives it that long.
+const LENGTH_CHECK_MIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Used when the spec's request timeout is not a valid duration.
 const FALLBACK_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -155,6 +161,13 @@ pub async fn preflight(
         },
     };
 
+    state(on_state, &mut states, "detecting: which server this is".into());
+    let answers = detect::fetch(&client, &spec.target, poller.auth.as_ref(), ready.owned_by.clone()).await;
+    let detection = detect::classify(&answers);
+    let backend = match spec.backend {
+        Backend::Auto => detection.backend.unwrap_or(Backend::Generic),
+        given => given,
+    };
     let mut report = PreflightReport {
         ready: true,
         waited_s: ready.waited_s,
@@ -164,36 +177,52 @@ pub async fn preflight(
         model,
         endpoint: spec.endpoint,
         endpoints_working: Vec::new(),
+        backend,
+        backend_detected: detection.backend,
+        backend_evidence: detection.evidence,
         usage_reported: false,
-        output_length_requested: LENGTH_CHECK_TOKENS,
+        output_length_requested: length_check_tokens(&spec.workload),
         output_length_received: 0,
         output_length_honoured: false,
         notes,
     };
+    let line = note_backend(spec.backend, &mut report);
+    state(on_state, &mut report.states, line);
     state(on_state, &mut report.states, "probing: a 1-token request to each endpoint".into());
     let (endpoint, working) = choose_endpoint(spec, &report).await?;
     report.endpoint = endpoint;
     report.endpoints_working = working;
     state(on_state, &mut report.states, format!("endpoint: {} ({})", name(endpoint), path(endpoint)));
 
-    let check = OpenAiTarget::new(target_config(spec, &report))?.execute(&prompt(LENGTH_CHECK_TOKENS)).await;
-    if let Some(err) = check.error {
-        let message = match err.status {
-            Some(status) => format!("HTTP {status} {}", err.message),
-            None => err.message,
-        };
-        return Err(PreflightError::CheckFailed {
-            endpoint,
-            tokens: LENGTH_CHECK_TOKENS,
-            stream: spec.stream,
-            message,
-        });
-    }
-    record_check(spec, &mut report, &check);
+    let asked = report.output_length_requested;
+    let timeout = length_check_timeout(spec);
+    let cfg = TargetConfig { request_timeout: timeout, ..target_config(spec, &report) };
+    let check = OpenAiTarget::new(cfg)?.execute(&prompt(asked), &NoTap).await;
+    let finished = match &check.error {
+        None => true,
+        // Slow but generating: not a reason to refuse the run, only to leave the length unverified.
+        Some(err) if err.class == ErrorClass::Timeout && check.output_tokens > 0 => {
+            report.notes.push(format!(
+                "the length check ({asked} tokens) did not finish within {} s ({} tokens arrived), so the output \
+                 length is not verified; a longer --ready-timeout gives it longer",
+                timeout.as_secs(),
+                check.output_tokens
+            ));
+            false
+        }
+        Some(err) => {
+            let message = match err.status {
+                Some(status) => format!("HTTP {status} {}", err.message),
+                None => err.message.clone(),
+            };
+            return Err(PreflightError::CheckFailed { endpoint, tokens: asked, stream: spec.stream, message });
+        }
+    };
+    record_check(&mut report, &check, finished);
     let line = format!(
-        "checked: {}/{} tokens{}",
+        "checked: {}/{asked} tokens{}{}",
         report.output_length_received,
-        LENGTH_CHECK_TOKENS,
+        if finished && check.output_tokens < asked { " (ended early)" } else { "" },
         if report.usage_reported { ", usage reported" } else { ", no usage" }
     );
     state(on_state, &mut report.states, line);
@@ -206,7 +235,11 @@ pub fn target_config(spec: &RunSpec, pf: &PreflightReport) -> TargetConfig {
         base_url: spec.target.clone(),
         endpoint: pf.endpoint,
         model: pf.model.clone(),
-        backend: spec.backend,
+        // The preset preflight settled on (the one detected for `auto`).
+        backend: match pf.backend {
+            Backend::Auto => spec.backend,
+            settled => settled,
+        },
         api_key: spec.api_key.clone(),
         stream: spec.stream,
         request_timeout: Duration::try_from_secs_f64(spec.request_timeout_s)
@@ -231,7 +264,7 @@ fn prompt(max_tokens: u32) -> Prompt {
 async fn choose_endpoint(spec: &RunSpec, pf: &PreflightReport) -> Result<(Endpoint, Vec<Endpoint>), PreflightError> {
     let probe = |endpoint: Endpoint| async move {
         let cfg = TargetConfig { endpoint, stream: false, ..target_config(spec, pf) };
-        let result = OpenAiTarget::new(cfg)?.execute(&prompt(1)).await;
+        let result = OpenAiTarget::new(cfg)?.execute(&prompt(1), &NoTap).await;
         Ok::<_, ClientError>(probe_outcome(endpoint, result))
     };
     let (completions, chat) = futures::join!(probe(Endpoint::Completions), probe(Endpoint::Chat));
@@ -268,11 +301,62 @@ fn probe_outcome(endpoint: Endpoint, result: RequestResult) -> Result<Endpoint, 
     }
 }
 
-/// Fills the usage and length facts from the check request, with advice when something is off.
-fn record_check(spec: &RunSpec, report: &mut PreflightReport, check: &RequestResult) {
+/// Output tokens the length check asks for: the run's own (the most a range asks), at most [`LENGTH_CHECK_CAP`].
+fn length_check_tokens(workload: &WorkloadSpec) -> u32 {
+    let run = match workload {
+        WorkloadSpec::Synthetic { output_tokens, .. } => output_tokens.max,
+        WorkloadSpec::Jsonl { output_tokens, .. } | WorkloadSpec::ShareGpt { output_tokens, .. } => *output_tokens,
+    };
+    run.clamp(1, LENGTH_CHECK_CAP)
+}
+
+/// How long the length check may take: as long as preflight may wait for the server (at least
+/// [`LENGTH_CHECK_MIN_TIMEOUT`]), never longer than one request of the run may.
+fn length_check_timeout(spec: &RunSpec) -> Duration {
+    let request = Duration::try_from_secs_f64(spec.request_timeout_s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .unwrap_or(FALLBACK_REQUEST_TIMEOUT);
+    let ready = Duration::try_from_secs_f64(spec.ready_timeout_s).unwrap_or(Duration::ZERO);
+    ready.max(LENGTH_CHECK_MIN_TIMEOUT).min(request)
+}
+
+/// Notes what detection found when it matters (nothing recognised for `auto`; a given `--backend` that does
+/// not match the server) and returns the state line.
+fn note_backend(given: Backend, report: &mut PreflightReport) -> String {
+    let used = detect::cli_name(report.backend);
+    let first = report.backend_evidence.first().cloned().unwrap_or_default();
+    match (given, report.backend_detected) {
+        (Backend::Auto, Some(_)) => format!("backend: {used} (detected: {first})"),
+        (Backend::Auto, None) => {
+            report.notes.push(
+                "could not tell which server this is (nothing in /v1/models owned_by, /version, /get_model_info, \
+                 /info, /props or /api/version looked like vLLM, SGLang, TGI, llama.cpp, Ollama, LMDeploy or \
+                 trtllm-serve): requests carry plain OpenAI fields only; pass --backend (vllm, sglang, lmdeploy, \
+                 trtllm, llama-cpp, ollama) to force exact output lengths"
+                    .into(),
+            );
+            "backend: generic (not recognised)".into()
+        }
+        (given, Some(seen)) if preset(seen) != preset(given) => {
+            let seen = detect::cli_name(seen);
+            report.notes.push(format!(
+                "--backend {used} was given, but the server looks like {seen} ({first}): its length fields may be \
+                 ignored or rejected; try --backend {seen} (or auto)"
+            ));
+            format!("backend: {used} (given; the server looks like {seen})")
+        }
+        _ => format!("backend: {used} (given)"),
+    }
+}
+
+/// Fills the usage and length facts from the check request (`finished`: it ran to its end), with advice when the
+/// server generated fewer tokens than asked: its end-of-sequence token was not suppressed.
+fn record_check(report: &mut PreflightReport, check: &RequestResult, finished: bool) {
+    let asked = report.output_length_requested;
     report.usage_reported = check.token_source == super::target::TokenSource::Usage;
     report.output_length_received = check.output_tokens;
-    report.output_length_honoured = check.output_tokens == LENGTH_CHECK_TOKENS;
+    report.output_length_honoured = finished && check.output_tokens == asked;
     if !report.usage_reported {
         report.notes.push(
             "the server sent no `usage`: output tokens are counted as content chunks, which undercounts when a \
@@ -280,19 +364,40 @@ fn record_check(spec: &RunSpec, report: &mut PreflightReport, check: &RequestRes
                 .into(),
         );
     }
-    if !report.output_length_honoured {
-        let advice = if preset(spec.backend).forces_length() {
-            format!("although the {:?} preset asks for it; is --backend right?", spec.backend)
-        } else {
-            "pass --backend (vllm, sglang, lmdeploy, trtllm, llama-cpp, ollama) to force the length, or outputs \
-             will differ between runs and backends"
-                .to_string()
-        };
-        report.notes.push(format!(
-            "asked for {LENGTH_CHECK_TOKENS} output tokens, got {} {advice}",
-            report.output_length_received
-        ));
+    if !finished || report.output_length_honoured {
+        return;
     }
+    let got = check.output_tokens;
+    if got > asked {
+        report.notes.push(format!(
+            "asked for {asked} output tokens, got {got}: the server does not stop at max_tokens; output lengths \
+             will differ from what the run asks"
+        ));
+        return;
+    }
+    let used = report.backend;
+    let name = detect::cli_name(used);
+    let advice = match report.backend_detected {
+        Some(seen) if preset(seen) != preset(used) => {
+            format!("the server looks like {}: try --backend {0}", detect::cli_name(seen))
+        }
+        _ if used == Backend::Tgi => "TGI's OpenAI API cannot force a length: outputs end at the model's end of \
+             sequence and will differ between runs; compare runs by tokens per second, not by request count"
+            .into(),
+        _ if preset(used).forces_length() => format!(
+            "although the {name} preset sends its length fields (ignore_eos, min_tokens…): is --backend {name} \
+             right, and does the server honour them? (vLLM, SGLang: ignore_eos and min_tokens; llama.cpp: \
+             ignore_eos; otherwise start the server so that it ignores EOS)"
+        ),
+        _ => "pass --backend (vllm, sglang, lmdeploy, trtllm, llama-cpp, ollama) so requests carry the server's \
+             ignore_eos / min_tokens fields, or start the server so that it ignores EOS; otherwise outputs will be \
+             shorter than asked and differ between runs and backends"
+            .into(),
+    };
+    report.notes.push(format!(
+        "asked for {asked} output tokens, got {got}: the server stopped at its end-of-sequence token (EOS not \
+         suppressed); {advice}"
+    ));
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use app::protocol::spec::Backend;
+use protocol::spec::Backend;
 
 /// The field a backend reads as its minimum output length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,8 @@ pub const fn preset(backend: Backend) -> Preset {
         Backend::Ollama => (false, Some(OllamaNumPredict)),
         Backend::Mock => (true, None),
         Backend::Tgi => (false, None),
-        Backend::Generic => (false, None),
+        // Not yet detected (preflight resolves it): nothing a server could reject.
+        Backend::Generic | Backend::Auto => (false, None),
     };
     Preset { ignore_eos, length }
 }
@@ -115,11 +116,13 @@ mod tests {
         assert_eq!(fields(Backend::Mock), json!({"ignore_eos": true}));
         assert_eq!(fields(Backend::Tgi), json!({}));
         assert_eq!(fields(Backend::Generic), json!({}));
+        assert_eq!(fields(Backend::Auto), json!({}), "an unresolved `auto` sends plain fields");
     }
 
     #[test]
     fn only_plain_backends_leave_length_free() {
         assert!(!preset(Backend::Generic).forces_length());
+        assert!(!preset(Backend::Auto).forces_length());
         assert!(!preset(Backend::Tgi).forces_length());
         assert!(preset(Backend::Ollama).forces_length());
         assert!(preset(Backend::Mock).forces_length());

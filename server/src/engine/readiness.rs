@@ -20,6 +20,8 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct Ready {
     /// Models listed by `/v1/models` (at least one).
     pub models: Vec<String>,
+    /// Their `owned_by` values, each once (servers name themselves there: `vllm`, `sglang`, `llamacpp`…).
+    pub owned_by: Vec<String>,
     /// Status of the last `GET /health`.
     pub health_status: Option<u16>,
     /// Seconds waited.
@@ -55,11 +57,13 @@ struct ModelList {
 #[derive(Deserialize)]
 struct ModelEntry {
     id: String,
+    #[serde(default)]
+    owned_by: Option<String>,
 }
 
 /// The outcome of one poll.
 enum Poll {
-    Ready(Vec<String>),
+    Ready(ModelList),
     Waiting(String),
 }
 
@@ -77,8 +81,8 @@ impl Poller<'_> {
         loop {
             let (poll, health_status) = self.poll_once().await;
             let state = match &poll {
-                Poll::Ready(models) if models.len() == 1 => "ready: 1 model".to_string(),
-                Poll::Ready(models) => format!("ready: {} models", models.len()),
+                Poll::Ready(list) if list.data.len() == 1 => "ready: 1 model".to_string(),
+                Poll::Ready(list) => format!("ready: {} models", list.data.len()),
                 Poll::Waiting(why) => format!("waiting: {why}"),
             };
             if states.last() != Some(&state) {
@@ -87,7 +91,16 @@ impl Poller<'_> {
             }
             let waited_s = start.elapsed().as_secs_f64();
             match poll {
-                Poll::Ready(models) => return Ok(Ready { models, health_status, waited_s }),
+                Poll::Ready(list) => {
+                    let mut owned_by: Vec<String> = Vec::new();
+                    for o in list.data.iter().filter_map(|m| m.owned_by.as_deref()).filter(|o| !o.is_empty()) {
+                        if !owned_by.iter().any(|seen| seen == o) {
+                            owned_by.push(o.to_string());
+                        }
+                    }
+                    let models = list.data.into_iter().map(|m| m.id).collect();
+                    return Ok(Ready { models, owned_by, health_status, waited_s });
+                }
                 Poll::Waiting(_) if Instant::now() >= deadline => {
                     let last_state = states.last().cloned().unwrap_or_default();
                     return Err(NotReady { waited_s, last_state });
@@ -108,7 +121,7 @@ impl Poller<'_> {
             Ok((200, body)) => match serde_json::from_slice::<ModelList>(&body) {
                 Ok(list) if list.data.is_empty() => Poll::Waiting("/v1/models lists no model yet".into()),
                 Ok(_) if health_status == Some(503) => Poll::Waiting("/health 503".into()),
-                Ok(list) => Poll::Ready(list.data.into_iter().map(|m| m.id).collect()),
+                Ok(list) => Poll::Ready(list),
                 Err(_) => Poll::Waiting(format!(
                     "/v1/models answered 200 but not a model list ({})",
                     String::from_utf8_lossy(&body[..body.len().min(80)])

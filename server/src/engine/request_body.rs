@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use app::protocol::spec::{Backend, Endpoint};
+use protocol::spec::{Backend, Endpoint};
 
 use super::presets::PresetFields;
 use super::target::{Prompt, PromptBody};

@@ -1,24 +1,27 @@
 //! The engine's entry point: validates a [`RunSpec`], builds the workload, runs one step (or one per sweep value)
 //! with the matching executor, streams [`RunEvent`]s and returns the report.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::protocol::event::RunEvent;
-use app::protocol::report::{RunReport, SweepReport};
-use app::protocol::spec::{LoadSpec, RunSpec, WorkloadSpec};
+use protocol::event::RunEvent;
+use protocol::report::{RunReport, SweepReport};
+use protocol::spec::{LoadSpec, RunSpec, WorkloadSpec};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::error::EngineError;
 use super::executor::{ClosedLoop, OpenLoop};
+use super::lag_probe::LagProbe;
 use super::metrics::now;
 use super::pacer::ArrivalClock;
 use super::scheduler::ArrivalProcess;
-use super::step::{unix_ms, EventSink, Limits, Step, StepContext};
+use super::step::{EventSink, Limits, Step, StepContext};
 use super::target::Target;
 use super::verdict::VerdictContext;
 use super::workload::Workload;
+use crate::clock::unix_ms;
 
 /// What a run returns.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +90,7 @@ pub async fn run_workload(
     };
     let mut reports: Vec<RunReport> = Vec::new();
     let mut sweep_verdict = None;
+    let prompts = Arc::new(AtomicU64::new(0));
     for (i, load) in step_loads(spec).into_iter().enumerate() {
         if i > 0 && cancel.is_cancelled() {
             break;
@@ -103,17 +107,27 @@ pub async fn run_workload(
             slo: spec.slo,
             fail_fast_after: spec.fail_fast_after,
             verdict: verdict.clone(),
+            max_error_rate: spec.max_error_rate,
+            prompts: prompts.clone(),
         };
-        let report = match load {
+        let probe = LagProbe::start()?;
+        let mut report = match load {
             LoadSpec::Concurrency { concurrency } => {
                 ClosedLoop { concurrency }.run(Step::new(ctx)?, cancel.clone()).await
             }
             LoadSpec::Rate { rate_rps, arrival } => {
                 let process = ArrivalProcess::new(rate_rps, arrival)?;
-                let open = OpenLoop { process, rate_rps, seed: spec.seed, clock: ArrivalClock::Thread };
+                let seed = spec.seed.unwrap_or_default();
+                let open = OpenLoop { process, rate_rps, seed, clock: ArrivalClock::Thread };
                 open.run(Step::new(ctx)?, cancel.clone()).await?
             }
         };
+        let (lag, lag_reason) = probe.finish();
+        report.client_lag_ms = lag;
+        if let (false, Some(reason)) = (report.client_bound, lag_reason) {
+            report.client_bound = true;
+            report.client_bound_reason = Some(reason);
+        }
         events.send(RunEvent::StepFinished { step, report: Box::new(report.clone()) });
         let end = report.stopped || report.verdict.is_some();
         if let Some(v) = &report.verdict {

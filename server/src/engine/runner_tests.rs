@@ -1,7 +1,7 @@
 //! Whole runs and sweeps against the in-process [`DummyTarget`] on tokio's paused clock.
 
-use app::protocol::record::ErrorClass;
-use app::protocol::spec::{Endpoint, Slo, TokenRange};
+use protocol::record::ErrorClass;
+use protocol::spec::{Endpoint, Slo, TokenRange};
 
 use super::*;
 use crate::engine::dummy::DummyTarget;
@@ -22,11 +22,13 @@ fn spec() -> RunSpec {
         warmup_requests: 0,
         warmup_s: 0.0,
         workload: WorkloadSpec::Synthetic { input_tokens: TokenRange::fixed(4), output_tokens: TokenRange::fixed(5) },
-        seed: 3,
+        seed: Some(3),
+        tokenizer: None,
         slo: Slo::default(),
         request_timeout_s: 60.0,
         ready_timeout_s: 60.0,
         fail_fast_after: 4,
+        max_error_rate: 0.1,
     }
 }
 

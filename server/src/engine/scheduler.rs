@@ -1,7 +1,7 @@
 //! Arrival processes of an open-loop load: when each request is due. Pure functions over a seeded RNG, so a
 //! schedule is reproducible and its statistics can be tested without a clock.
 
-use app::protocol::spec::Arrival;
+use protocol::spec::Arrival;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Exp, Gamma};

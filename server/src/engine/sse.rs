@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use app::protocol::spec::Endpoint;
+use protocol::spec::Endpoint;
 
 /// Token counts from the server's `usage` object.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 
-use app::protocol::spec::Endpoint;
+use protocol::spec::Endpoint;
 
 use super::sse::{parse_event, ChunkInfo, ParseError, Parsed, Usage};
-use super::target::{ContentChunk, ErrorClass, RequestError, TokenSource};
+use super::target::{ChunkTap, ContentChunk, ErrorClass, RequestError, TokenSource};
 
 /// How long to keep reading after `[DONE]` for the end of the body, so the connection returns to the pool.
 const DRAIN_AFTER_DONE: Duration = Duration::from_millis(50);
@@ -35,9 +35,10 @@ impl Collected {
         Collected { chunks: Vec::with_capacity(expected), ..Default::default() }
     }
 
-    /// Records one parsed chunk that arrived at `at`.
-    pub fn add(&mut self, info: ChunkInfo, at: Instant) {
+    /// Records one parsed chunk that arrived at `at`, telling `tap` when it carried content.
+    pub fn add(&mut self, info: ChunkInfo, at: Instant, tap: &dyn ChunkTap) {
         if info.content_bytes > 0 {
+            tap.chunk(at, info.content_bytes);
             self.chunks.push(ContentChunk { at, bytes: info.content_bytes });
         }
         if let Some(u) = info.usage {
@@ -83,6 +84,7 @@ pub(crate) async fn read_sse<S, B, E>(
     body: S,
     endpoint: Endpoint,
     out: &mut Collected,
+    tap: &dyn ChunkTap,
     transport: impl Fn(E) -> RequestError,
 ) -> Result<(), RequestError>
 where
@@ -101,7 +103,7 @@ where
             Err(EventStreamError::Parser(e)) => return Err(error(ErrorClass::Parse, format!("invalid SSE: {e}"))),
         };
         match parse_event(&event.data, endpoint).map_err(parse_error)? {
-            Parsed::Chunk(info) => out.add(info, Instant::now()),
+            Parsed::Chunk(info) => out.add(info, Instant::now(), tap),
             Parsed::Done => {
                 out.done = true;
                 out.done_at = Some(Instant::now());
@@ -122,11 +124,13 @@ mod tests {
     use super::*;
     use std::convert::Infallible;
 
+    use crate::engine::target::NoTap;
+
     /// Feeds `parts` as successive network reads through the client's pipeline.
     async fn feed(parts: Vec<Vec<u8>>, endpoint: Endpoint) -> (Collected, Result<(), RequestError>) {
         let mut out = Collected::default();
         let body = futures::stream::iter(parts.into_iter().map(Ok::<_, Infallible>));
-        let res = read_sse(body, endpoint, &mut out, |e: Infallible| match e {}).await;
+        let res = read_sse(body, endpoint, &mut out, &NoTap, |e: Infallible| match e {}).await;
         let res = res.and_then(|()| out.verdict());
         (out, res)
     }
@@ -249,7 +253,8 @@ mod tests {
         let mut out = Collected::default();
         let body =
             futures::stream::iter(vec![Ok(b"data: {\"choices\":[{\"text\":\"x\"}]}\n\n".to_vec()), Err("reset")]);
-        let err = read_sse(body, Endpoint::Completions, &mut out, |e| error(ErrorClass::Other, e)).await.unwrap_err();
+        let err =
+            read_sse(body, Endpoint::Completions, &mut out, &NoTap, |e| error(ErrorClass::Other, e)).await.unwrap_err();
         assert_eq!(err.message, "reset");
         assert_eq!(out.chunks.len(), 1);
     }

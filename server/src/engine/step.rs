@@ -5,21 +5,22 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use app::protocol::event::{RequestRecord, RunEvent};
-use app::protocol::record::{ErrorClass, RequestError};
-use app::protocol::report::{ErrorSample, RunReport};
-use app::protocol::spec::{LoadSpec, Slo};
 use futures::FutureExt;
+use protocol::event::{RequestRecord, RunEvent};
+use protocol::record::{ErrorClass, RequestError};
+use protocol::report::{ErrorSample, RunReport};
+use protocol::spec::{LoadSpec, Slo};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::error::EngineError;
-use super::metrics::{micros, now, per_s, Accumulator, Measured};
+use super::metrics::{for_each_gap, micros, now, per_s, Accumulator, Measured};
 use super::target::{RequestResult, Target};
 use super::verdict::{FailureTally, VerdictContext};
-use super::window::WindowAccumulator;
+use super::window::{RequestTap, WindowAccumulator};
 use super::workload::Workload;
 
 /// Error samples kept per class.
@@ -89,6 +90,11 @@ pub struct StepContext {
     pub fail_fast_after: u32,
     /// For phrasing verdicts.
     pub verdict: VerdictContext,
+    /// A step whose measured requests fail more often than this fraction ends with a verdict.
+    pub max_error_rate: f64,
+    /// The run's prompt counter, shared by its steps: each request takes the next prompt, so no step resends
+    /// another's prompts.
+    pub prompts: Arc<AtomicU64>,
 }
 
 /// A request about to be sent.
@@ -96,6 +102,8 @@ pub struct StepContext {
 pub struct Ticket {
     /// Request index in the step.
     pub index: u64,
+    /// Index of its prompt in the run's workload (counted over all steps and warmup).
+    pub prompt: u64,
     /// Left out of the metrics.
     pub warmup: bool,
     /// Open loop: when it is due (the clock of its latencies starts there).
@@ -108,6 +116,10 @@ pub struct Done {
     ticket: Ticket,
     result: RequestResult,
     input_estimate: u32,
+    /// The `max_tokens` it asked for.
+    requested: u32,
+    /// Output tokens its tap counted into the live windows as chunks arrived.
+    counted_live: f64,
 }
 
 /// The state of a running step.
@@ -132,6 +144,69 @@ pub struct Step {
     /// Refused connections since the last success (see [`TARGET_LOST_AFTER`]).
     refused_in_a_row: u32,
     early_stop: Option<String>,
+    /// Output tokens of successful measured requests by when they arrived, for the steady-state rate.
+    arrivals: Arrivals,
+    /// The first time a request was refused by the limits: from here the load falls below its target level.
+    drain_from: Option<Instant>,
+    /// Open loop: the last scheduled send.
+    last_scheduled: Option<Instant>,
+}
+
+/// Share of successful requests with another output length than asked above which a step gets a verdict.
+pub const MAX_LENGTH_MISMATCH: f64 = 0.05;
+/// Shortest steady-state interval a rate is given for.
+const STEADY_MIN: Duration = Duration::from_millis(500);
+/// Resolution of the arrival timeline behind the steady-state rate.
+const ARRIVAL_BIN: Duration = Duration::from_millis(50);
+
+/// Output tokens by arrival time since the step's start, in [`ARRIVAL_BIN`]s: each content chunk's tokens (the
+/// first chunk one, the rest spread as the ITL rule spreads them) at the time it arrived.
+#[derive(Debug, Default)]
+struct Arrivals(Vec<f64>);
+
+impl Arrivals {
+    fn bin(origin: Instant, at: Instant) -> usize {
+        (at.saturating_duration_since(origin).as_micros() / ARRIVAL_BIN.as_micros()) as usize
+    }
+
+    fn put(&mut self, origin: Instant, at: Instant, tokens: f64) {
+        let i = Self::bin(origin, at);
+        if self.0.len() <= i {
+            self.0.resize(i + 1, 0.0);
+        }
+        self.0[i] += tokens;
+    }
+
+    fn add(&mut self, r: &RequestResult, origin: Instant) {
+        let Some(first) = r.chunks.first() else { return };
+        if r.output_tokens == 0 {
+            return;
+        }
+        self.put(origin, first.at, 1.0);
+        let mut i = 1;
+        for_each_gap(&r.chunks, r.output_tokens, |_, _, k| {
+            if let Some(c) = r.chunks.get(i) {
+                self.put(origin, c.at, k as f64);
+            }
+            i += 1;
+        });
+    }
+
+    /// Tokens that arrived between `a` and `b` (bins cut by the interval count pro rata).
+    fn between(&self, origin: Instant, a: Instant, b: Instant) -> f64 {
+        let bin_s = ARRIVAL_BIN.as_secs_f64();
+        let (a_s, b_s) =
+            (a.saturating_duration_since(origin).as_secs_f64(), b.saturating_duration_since(origin).as_secs_f64());
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let (lo, hi) = (i as f64 * bin_s, (i + 1) as f64 * bin_s);
+                let overlap = (hi.min(b_s) - lo.max(a_s)).max(0.0);
+                n * overlap / bin_s
+            })
+            .sum()
+    }
 }
 
 /// Refused connections in a row, after at least one success, after which the target counts as gone and the step
@@ -163,6 +238,9 @@ impl Step {
             ok_total: 0,
             refused_in_a_row: 0,
             early_stop: None,
+            arrivals: Arrivals::default(),
+            drain_from: None,
+            last_scheduled: None,
         })
     }
 
@@ -191,29 +269,37 @@ impl Step {
         let warmup = index < lim.warmup_requests || at < self.start + lim.warmup;
         if !warmup {
             if lim.requests.is_some_and(|r| self.measured >= r) {
+                self.drain_from.get_or_insert(at);
                 return None;
             }
             let first = *self.measure_start.get_or_insert(at);
             if lim.duration.is_some_and(|d| at >= first + d) {
+                self.drain_from.get_or_insert(at);
                 return None;
             }
             self.measured += 1;
+            if scheduled {
+                self.last_scheduled = Some(at);
+            }
         }
         self.dispatched += 1;
-        Some(Ticket { index, warmup, scheduled: scheduled.then_some(at) })
+        let prompt = self.ctx.prompts.fetch_add(1, Ordering::Relaxed);
+        Some(Ticket { index, prompt, warmup, scheduled: scheduled.then_some(at) })
     }
 
     /// The task that sends `t` (counted in flight from now); it never panics.
     pub fn task(&mut self, t: Ticket) -> impl Future<Output = Done> + Send + 'static {
         self.in_flight += 1;
-        let (target, workload) = (self.ctx.target.clone(), self.ctx.workload.clone());
+        let (target, workload, live) = (self.ctx.target.clone(), self.ctx.workload.clone(), self.window.live());
         async move {
-            let prompt = workload.prompt(t.index);
-            let result = match AssertUnwindSafe(target.execute(prompt)).catch_unwind().await {
+            let prompt = workload.prompt(t.prompt);
+            let tap = RequestTap::new(live, t.scheduled.unwrap_or_else(now));
+            let result = match AssertUnwindSafe(target.execute(prompt, &tap)).catch_unwind().await {
                 Ok(r) => r,
                 Err(_) => panicked(&t),
             };
-            Done { ticket: t, result, input_estimate: prompt.input_tokens }
+            let (input_estimate, requested) = (prompt.input_tokens, prompt.max_tokens);
+            Done { ticket: t, result, input_estimate, requested, counted_live: tap.counted() }
         }
     }
 
@@ -225,15 +311,19 @@ impl Step {
     /// Accounts for one finished request.
     pub fn finish(&mut self, d: Done) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let Done { ticket, result, input_estimate } = d;
+        let Done { ticket, result, input_estimate, requested, counted_live } = d;
         let start = ticket.scheduled.unwrap_or(result.sent_at);
         let lag_us = ticket.scheduled.map(|s| micros(result.sent_at.saturating_duration_since(s)));
         let m = Measured::new(&result, start, lag_us, input_estimate);
-        self.window.record(&m);
+        self.window.record(&m, counted_live);
         if ticket.warmup {
             self.warmup_seen += 1;
         } else {
             self.acc.record(&m);
+            self.acc.record_lengths(&m, requested, input_estimate);
+            if m.ok() {
+                self.arrivals.add(&result, self.start);
+            }
             self.last_done = Some(self.last_done.map_or(result.done_at, |t| t.max(result.done_at)));
             if let Some(e) = &m.error {
                 let n = self.errors.entry(e.class).or_default();
@@ -329,8 +419,21 @@ impl Step {
             (Some(a), Some(b)) => b.saturating_duration_since(a).as_secs_f64(),
             _ => 0.0,
         };
+        let steady_end = if mean_gap_ms.is_some() { self.last_scheduled } else { self.drain_from.or(Some(end)) };
+        let steady = match (self.measure_start, steady_end) {
+            (Some(a), Some(b)) if b.saturating_duration_since(a) >= STEADY_MIN => {
+                let secs = b.saturating_duration_since(a).as_secs_f64();
+                Some((self.arrivals.between(self.start, a, b) / secs, secs))
+            }
+            _ => None,
+        };
         let acc = &self.acc;
         let (client_bound_reason, verdict) = (self.client_bound(mean_gap_ms), self.verdict());
+        let input_tokens_source = if acc.completed > 0 && acc.input_source_usage == acc.completed {
+            "usage".to_owned()
+        } else {
+            self.ctx.workload.info.tokens_source.clone()
+        };
         RunReport {
             started_at_ms: self.started_at_ms,
             load: self.ctx.load.clone(),
@@ -339,6 +442,8 @@ impl Step {
             warmup_requests_excluded: self.warmup_seen,
             duration_s,
             output_tokens_per_s: per_s(acc.output_tokens, duration_s),
+            steady_output_tokens_per_s: steady.map(|(rate, _)| rate),
+            steady_duration_s: steady.map(|(_, secs)| secs),
             total_tokens_per_s: per_s(acc.output_tokens + acc.input_tokens, duration_s),
             requests_per_s: per_s(acc.completed, duration_s),
             goodput_rps: acc.goodput_rps(duration_s),
@@ -352,10 +457,23 @@ impl Step {
             scheduler_lag_ms: acc.lag.stats(),
             slo: self.ctx.slo,
             slo_met: acc.slo_met(),
+            error_rate: acc.error_rate(),
             errors: std::mem::take(&mut self.errors),
             error_samples: std::mem::take(&mut self.samples),
             token_source_usage: acc.token_source_usage,
             token_source_chunks: acc.token_source_chunks,
+            token_source_tokenizer: acc.token_source_tokenizer,
+            output_tokens_source: acc.output_source().to_owned(),
+            input_tokens_source,
+            prompt_overhead_tokens: (acc.prompt_overhead.1 > 0)
+                .then(|| acc.prompt_overhead.0 as f64 / acc.prompt_overhead.1 as f64),
+            output_length_mismatch_rate: if acc.completed > 0 {
+                acc.length_mismatched as f64 / acc.completed as f64
+            } else {
+                0.0
+            },
+            output_length_ratio: (acc.completed > 0).then(|| acc.length_ratio_sum / acc.completed as f64),
+            client_lag_ms: Default::default(),
             client_bound: client_bound_reason.is_some(),
             client_bound_reason,
             verdict,
@@ -366,12 +484,52 @@ impl Step {
         }
     }
 
-    /// The early stop, or why nothing succeeded.
+    /// The early stop, why nothing succeeded, or that too many measured requests failed.
     fn verdict(&self) -> Option<String> {
         if let Some(v) = &self.early_stop {
             return Some(v.clone());
         }
-        (self.ok_total == 0 && self.all.total > 0).then(|| self.all.explain(&self.ctx.verdict))
+        if self.ok_total == 0 && self.all.total > 0 {
+            return Some(self.all.explain(&self.ctx.verdict));
+        }
+        let (rate, limit) = (self.acc.error_rate(), self.ctx.max_error_rate);
+        if rate <= limit {
+            return self.length_verdict();
+        }
+        Some(format!(
+            "{} of {} measured requests failed ({:.1} %, above the {:.1} % limit): {}; the figures describe the \
+                 requests that succeeded only (raise --max-error-rate to accept this)",
+            self.acc.failed,
+            self.acc.failed + self.acc.completed,
+            rate * 100.0,
+            limit * 100.0,
+            self.all.summary(),
+        ))
+    }
+
+    /// More than [`MAX_LENGTH_MISMATCH`] of the successful requests got another output length than they asked for:
+    /// TPOT, throughput and energy per token then describe other outputs than the ones configured.
+    fn length_verdict(&self) -> Option<String> {
+        let acc = &self.acc;
+        let rate = if acc.completed > 0 { acc.length_mismatched as f64 / acc.completed as f64 } else { 0.0 };
+        if rate <= MAX_LENGTH_MISMATCH {
+            return None;
+        }
+        let ratio = acc.length_ratio_sum / acc.completed as f64;
+        let pct = rate * 100.0;
+        Some(if acc.token_source_chunks > 0 && acc.token_source_usage == 0 && acc.token_source_tokenizer == 0 {
+            format!(
+                "{pct:.0} % of requests got another output length than asked (received/asked {ratio:.2}), counted as \
+                 content chunks: the server sends no `usage` and a chunk may carry several tokens — give --tokenizer \
+                 (the model's tokenizer.json) for exact counts"
+            )
+        } else {
+            format!(
+                "{pct:.0} % of requests got another output length than asked (received/asked {ratio:.2}): the server \
+                 stops at EOS or caps max_tokens — use its --backend preset (vllm, sglang, lmdeploy, trtllm, \
+                 llama-cpp, ollama send ignore_eos / min_tokens) or check the server's max length"
+            )
+        })
     }
 
     /// The client-bound rule: the open loop's p99 scheduler lag exceeds 10 ms, or its mean lag exceeds both 1 ms
@@ -400,7 +558,7 @@ fn panicked(t: &Ticket) -> RequestResult {
         chunks: Vec::new(),
         done_at: now(),
         output_tokens: 0,
-        token_source: app::protocol::record::TokenSource::Chunks,
+        token_source: protocol::record::TokenSource::Chunks,
         prompt_tokens: None,
         error: Some(RequestError {
             class: ErrorClass::Other,
@@ -410,7 +568,4 @@ fn panicked(t: &Ticket) -> RequestResult {
     }
 }
 
-/// Now on the wall clock, ms since the Unix epoch.
-pub fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+use crate::clock::unix_ms;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-pub use app::protocol::record::{ErrorClass, RequestError, TokenSource};
+pub use protocol::record::{ErrorClass, RequestError, TokenSource};
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,9 +70,25 @@ pub struct RequestResult {
     pub error: Option<RequestError>,
 }
 
+/// Told of every content chunk the moment it is read, so live windows count tokens when they arrive rather than
+/// when their request completes.
+pub trait ChunkTap: Send + Sync {
+    /// A chunk with `bytes` bytes of content text arrived at `at`.
+    fn chunk(&self, at: Instant, bytes: u32);
+}
+
+/// A tap that ignores every chunk (preflight probes, tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTap;
+
+impl ChunkTap for NoTap {
+    fn chunk(&self, _at: Instant, _bytes: u32) {}
+}
+
 /// An OpenAI-compatible server, or an in-process stand-in for tests.
 pub trait Target: Send + Sync + 'static {
-    /// Sends `prompt` now and follows it to completion (or failure, or the request timeout).
-    /// Never panics and never returns early without a result: every outcome is a [`RequestResult`].
-    fn execute<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, RequestResult>;
+    /// Sends `prompt` now and follows it to completion (or failure, or the request timeout), telling `tap` of each
+    /// content chunk as it arrives. Never panics and never returns early without a result: every outcome is a
+    /// [`RequestResult`].
+    fn execute<'a>(&'a self, prompt: &'a Prompt, tap: &'a dyn ChunkTap) -> BoxFuture<'a, RequestResult>;
 }

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use app::protocol::record::{ErrorClass, RequestError};
-use app::protocol::spec::Endpoint;
+use protocol::record::{ErrorClass, RequestError};
+use protocol::spec::Endpoint;
 
 /// What a verdict needs to know about the run besides its failures.
 #[derive(Debug, Clone)]
@@ -90,7 +90,8 @@ impl FailureTally {
         }
     }
 
-    fn mixed(&self) -> String {
+    /// The failures by kind, e.g. `3 × timeout, 1 × HTTP 500; first error: …`.
+    pub fn summary(&self) -> String {
         let parts: Vec<String> = self
             .kinds
             .iter()
@@ -100,7 +101,15 @@ impl FailureTally {
             })
             .collect();
         let first = self.kinds.values().next().map(|(_, m)| short(m)).unwrap_or_default();
-        format!("every request failed ({}); first error: {first}", parts.join(", "))
+        format!("{}; first error: {first}", parts.join(", "))
+    }
+
+    fn mixed(&self) -> String {
+        let summary = self.summary();
+        match summary.split_once("; first error: ") {
+            Some((kinds, first)) => format!("every request failed ({kinds}); first error: {first}"),
+            None => format!("every request failed ({summary})"),
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! `dataset`). Requests cycle through the prompt set in order; the set is identified by its SHA-256 so two runs
 //! can be shown to have sent the same prompts.
 
-use app::protocol::report::WorkloadInfo;
-use app::protocol::spec::{RunSpec, TokenRange, WorkloadSpec};
+use protocol::report::WorkloadInfo;
+use protocol::spec::{RunSpec, TokenRange, WorkloadSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -55,15 +55,28 @@ impl Workload {
         match &spec.workload {
             WorkloadSpec::Synthetic { input_tokens, output_tokens } => {
                 let needed = spec.requests.map_or(SYNTHETIC_POOL_MAX, |r| r.saturating_add(spec.warmup_requests));
-                Ok(Self::synthetic(*input_tokens, *output_tokens, spec.seed, synthetic_pool_len(needed, *input_tokens)))
+                Ok(Self::synthetic(
+                    *input_tokens,
+                    *output_tokens,
+                    spec.seed.unwrap_or_default(),
+                    synthetic_pool_len(needed, *input_tokens),
+                ))
             }
             WorkloadSpec::Jsonl { path, output_tokens } => {
                 let text = read(path)?;
-                Ok(Self::from_prompts("jsonl", spec.seed, parse_jsonl(&text, path, *output_tokens)?))
+                Ok(Self::from_prompts(
+                    "jsonl",
+                    spec.seed.unwrap_or_default(),
+                    parse_jsonl(&text, path, *output_tokens)?,
+                ))
             }
             WorkloadSpec::ShareGpt { path, output_tokens } => {
                 let text = read(path)?;
-                Ok(Self::from_prompts("sharegpt", spec.seed, parse_sharegpt(&text, path, *output_tokens)?))
+                Ok(Self::from_prompts(
+                    "sharegpt",
+                    spec.seed.unwrap_or_default(),
+                    parse_sharegpt(&text, path, *output_tokens)?,
+                ))
             }
         }
     }
@@ -94,6 +107,7 @@ impl Workload {
             seed,
             prompt_count: prompts.len() as u64,
             prompt_set_sha256: prompt_set_sha256(&prompts),
+            tokens_source: "estimate".to_owned(),
         };
         Workload { prompts, info }
     }

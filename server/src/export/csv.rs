@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use app::protocol::event::RequestRecord;
-use app::protocol::gpu::GpuSample;
+use protocol::event::RequestRecord;
+use protocol::gpu::GpuSample;
 
 /// Columns of `requests.csv`, in order.
 pub const REQUEST_COLUMNS: &str = "step,index,t_send_ms,scheduler_lag_ms,ttft_ms,e2e_ms,tpot_ms,output_tokens,\
@@ -35,10 +35,7 @@ pub fn requests(records: &[RequestRecord]) -> String {
     out.push('\n');
     for r in records {
         let err = r.error.as_ref();
-        let source = match r.token_source {
-            app::protocol::record::TokenSource::Usage => "usage",
-            app::protocol::record::TokenSource::Chunks => "chunks",
-        };
+        let source = r.token_source.as_str();
         let _ = writeln!(
             out,
             "{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{}",
@@ -101,7 +98,7 @@ pub fn telemetry(samples: &[GpuSample], origin_ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::record::{ErrorClass, RequestError, TokenSource};
+    use protocol::record::{ErrorClass, RequestError, TokenSource};
 
     #[test]
     fn quotes_only_when_needed() {

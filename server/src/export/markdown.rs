@@ -2,10 +2,10 @@
 
 use std::fmt::Write;
 
-use app::protocol::archive::{display_name, format_utc};
-use app::protocol::live_run::{RunResult, RunView};
-use app::protocol::report::RunReport;
-use app::protocol::spec::LoadSpec;
+use protocol::archive::{display_name, format_utc};
+use protocol::live_run::{RunResult, RunView};
+use protocol::report::RunReport;
+use protocol::spec::LoadSpec;
 
 /// Escapes what would break a table cell.
 fn cell(s: &str) -> String {

@@ -19,13 +19,12 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, RGBColor};
 
-use app::components::chart::PALETTE;
-use app::components::downsample::minmax;
-use app::protocol::archive::{describe_load, display_name, format_utc, headline, CdfPoint, LatencyCdf, RunSeries};
-use app::protocol::event::{RequestRecord, WindowStats};
-use app::protocol::gpu::{GpuSample, TelemetryStatus};
-use app::protocol::live_run::{RunResult, RunView};
-use app::protocol::report::RunReport;
+use protocol::archive::{describe_load, display_name, format_utc, headline, CdfPoint, LatencyCdf, RunSeries};
+use protocol::chart::{minmax, PALETTE};
+use protocol::event::{RequestRecord, WindowStats};
+use protocol::gpu::{GpuSample, TelemetryStatus};
+use protocol::live_run::{RunResult, RunView};
+use protocol::report::RunReport;
 
 use draw::*;
 use panels::*;
@@ -149,8 +148,8 @@ fn encode(pixels: &[u8], w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
 mod tests {
     use std::collections::BTreeMap;
 
-    use app::protocol::gpu::GpuInfo;
-    use app::protocol::live_run::{Progress, RunStatus};
+    use protocol::gpu::GpuInfo;
+    use protocol::live_run::{Progress, RunStatus};
 
     use super::*;
 
@@ -181,6 +180,8 @@ mod tests {
             step,
             t_end_ms: t as f64 * 1000.0,
             unix_ms: T0 + t * 1000,
+            length_ms: 1000.0,
+            output_tokens: 900.0 + (t % 7) as f64 * 20.0,
             output_tokens_per_s: 900.0 + (t % 7) as f64 * 20.0,
             requests_per_s: 7.0,
             ttft_p50_ms: Some(40.0 + (t % 5) as f64),
@@ -226,18 +227,10 @@ mod tests {
 
     fn info(index: u32) -> GpuInfo {
         GpuInfo {
-            index,
-            name: "NVIDIA H200".into(),
-            uuid: format!("GPU-{index}"),
             driver_version: "580.65.06".into(),
             memory_total_bytes: Some(141 << 30),
             power_limit_w: Some(700.0),
-            max_sm_clock_mhz: None,
-            max_mem_clock_mhz: None,
-            pci_bus_id: None,
-            architecture: None,
-            gpm_supported: false,
-            simulated: false,
+            ..GpuInfo::named(index, "NVIDIA H200")
         }
     }
 

@@ -1,6 +1,6 @@
 //! Test fixtures shared by the hub's unit tests.
 
-use app::protocol::live_run::RunView;
+use protocol::live_run::RunView;
 
 /// A running run with id `id` against a dead port, `requests` requests of 1 token in and out, nothing done yet.
 pub fn running_view(id: &str, requests: u64) -> RunView {

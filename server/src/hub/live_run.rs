@@ -6,9 +6,9 @@ use std::time::Instant;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use app::protocol::event::{RunEvent, WindowStats};
-use app::protocol::live_run::{Progress, RunResult, RunStatus, RunView, RunWsFrame};
-use app::protocol::report::ErrorSample;
+use protocol::event::{RunEvent, WindowStats};
+use protocol::live_run::{Progress, RunResult, RunStatus, RunView, RunWsFrame};
+use protocol::report::ErrorSample;
 
 /// First failures kept per error class, with their bodies, for the error panel.
 const SAMPLES_PER_CLASS: usize = 3;
@@ -107,7 +107,7 @@ impl LiveRun {
     }
 
     /// Marks load as started now (after preflight), with the model and endpoint preflight resolved.
-    pub fn set_running(&self, started_unix_ms: u64, model: String, endpoint: app::protocol::spec::Endpoint) {
+    pub fn set_running(&self, started_unix_ms: u64, model: String, endpoint: protocol::spec::Endpoint) {
         let mut s = self.lock();
         s.view.spec.model = Some(model);
         s.view.spec.endpoint = endpoint;

@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 
-use app::protocol::event::RunEvent;
-use app::protocol::live_run::{Progress, RunResult, RunStatus, RunView};
-use app::protocol::spec::{FieldError, RunSpec};
+use protocol::event::RunEvent;
+use protocol::live_run::{RunResult, RunStatus, RunView};
+use protocol::spec::{Endpoint, FieldError, RunSpec};
 
 use super::{ids::new_run_id, live_run::LiveRun, recorder::Recorder};
-use crate::engine::{self, openai::OpenAiTarget, preflight, runner::RunOutcome};
-use crate::routes::live::now_ms;
+use crate::clock::unix_ms;
+use crate::session::{self, EnergyScope, Outcome};
 use crate::store::Store;
-use crate::telemetry::{run_energy::attach, Telemetry};
+use crate::telemetry::Telemetry;
 
 /// Finished runs kept in memory for their pages (older ones are read from the archive).
 const KEEP_FINISHED: usize = 32;
@@ -42,12 +42,20 @@ pub struct RunManager {
     store: Store,
     telemetry: Telemetry,
     demo_target: Option<String>,
+    energy: EnergyScope,
 }
 
 impl RunManager {
     /// A manager archiving into `store`, loading the simulated GPUs (if any) of `telemetry`.
     pub fn new(store: Store, telemetry: Telemetry, demo_target: Option<String>) -> Self {
-        RunManager { runs: Default::default(), order: Default::default(), store, telemetry, demo_target }
+        let energy = EnergyScope::default();
+        RunManager { runs: Default::default(), order: Default::default(), store, telemetry, demo_target, energy }
+    }
+
+    /// Counts the energy of these GPUs towards J/token (`serve --gpus`; empty: those holding processes, else all).
+    pub fn with_energy_scope(mut self, energy: EnergyScope) -> Self {
+        self.energy = energy;
+        self
     }
 
     fn runs(&self) -> MutexGuard<'_, HashMap<String, Arc<LiveRun>>> {
@@ -64,13 +72,25 @@ impl RunManager {
         self.runs().get(id).cloned()
     }
 
+    /// A run from memory (live or recent) or the archive; `None` when there is no such run.
+    pub async fn find(&self, id: &str) -> Result<Option<RunView>, crate::store::StoreError> {
+        if let Some(run) = self.get(id) {
+            return Ok(Some(run.view()));
+        }
+        if !super::looks_like_id(id) {
+            return Ok(None);
+        }
+        self.store.load_run(id).await
+    }
+
     /// The telemetry every run is charted against.
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
     }
 
     /// Validates `spec` and starts it in the background; returns the live run.
-    pub fn start(&self, spec: RunSpec) -> Result<Arc<LiveRun>, StartError> {
+    pub fn start(&self, mut spec: RunSpec) -> Result<Arc<LiveRun>, StartError> {
+        session::resolve_seed(&mut spec);
         let errors = spec.validate();
         if !errors.is_empty() {
             return Err(StartError::Invalid(errors));
@@ -80,32 +100,11 @@ impl RunManager {
         }
         let id = new_run_id();
         let demo = self.demo_target.as_deref().is_some_and(|d| spec.target.trim_end_matches('/') == d);
-        let steps = spec.sweep.len().max(1) as u32;
-        let progress = Progress {
-            steps,
-            total: spec.requests.map(|r| (r + spec.warmup_requests) * u64::from(steps)),
-            planned_s: spec.duration_s.map(|d| (d + spec.warmup_s) * f64::from(steps)),
-            ..Progress::default()
-        };
-        let view = RunView {
-            id: id.clone(),
-            spec: spec.clone(),
-            status: RunStatus::Preflight,
-            started_unix_ms: now_ms(),
-            progress,
-            preflight_states: Vec::new(),
-            verdict: None,
-            error_samples: Vec::new(),
-            result: None,
-            demo,
-            notes: String::new(),
-            tags: Vec::new(),
-            storage_error: None,
-        };
+        let view = RunView::starting(id.clone(), spec.clone(), unix_ms(), demo);
         let run = LiveRun::new(view);
         self.runs().insert(id.clone(), run.clone());
         self.remember(id);
-        tokio::spawn(drive(run.clone(), spec, self.store.clone(), self.telemetry.clone()));
+        tokio::spawn(drive(run.clone(), spec, self.store.clone(), self.telemetry.clone(), self.energy.clone()));
         Ok(run)
     }
 
@@ -166,7 +165,7 @@ impl RunManager {
 const FINAL_ARCHIVE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Preflight, load, result: one run from start to end, with its events forwarded to viewers.
-async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Telemetry) {
+async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Telemetry, energy: EnergyScope) {
     let (tx, mut rx) = mpsc::unbounded_channel::<RunEvent>();
     let load_started = Arc::new(OnceLock::<Instant>::new());
     // The row first: the recorder's batches belong to it (the recorder retries it when this fails).
@@ -209,7 +208,7 @@ async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Teleme
         })
     };
     // A target that goes away mid-run ends it in the engine (`engine::step::TARGET_LOST_AFTER`), with a verdict.
-    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry).await;
+    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry, &energy).await;
     let recorder = forward.await;
     run.tick(load_started.get().copied());
     let view = run.finish(status, verdict, result);
@@ -246,55 +245,55 @@ async fn archive_final(run: &LiveRun, store: &Store) {
     }
 }
 
+/// Passes what the session says on to the live run: preflight states as events, the load's start, notes in the log.
+struct HubObserver<'a> {
+    run: &'a LiveRun,
+    tx: mpsc::UnboundedSender<RunEvent>,
+    load_started: &'a OnceLock<Instant>,
+}
+
+impl session::Observer for HubObserver<'_> {
+    fn preflight_state(&mut self, state: &str) {
+        let _ = self.tx.send(RunEvent::Preflight { state: state.to_owned() });
+    }
+
+    fn load_starting(&mut self, started_unix_ms: u64, model: &str, endpoint: Endpoint, _notes: &[String]) {
+        let _ = self.load_started.set(Instant::now());
+        self.run.set_running(started_unix_ms, model.to_owned(), endpoint);
+    }
+
+    fn note(&mut self, note: &str) {
+        tracing::warn!(run = %self.run.id(), "{note}");
+    }
+}
+
 async fn execute(
     run: &Arc<LiveRun>,
     mut spec: RunSpec,
     tx: mpsc::UnboundedSender<RunEvent>,
     load_started: &OnceLock<Instant>,
     telemetry: &Telemetry,
+    energy: &EnergyScope,
 ) -> (RunStatus, Option<String>, Option<RunResult>) {
-    let pf = {
-        let tx = tx.clone();
-        let mut on_state = move |s: &str| {
-            let _ = tx.send(RunEvent::Preflight { state: s.to_owned() });
-        };
-        tokio::select! {
-            r = preflight::preflight(&spec, &mut on_state) => r,
-            _ = run.cancel.cancelled() => return (RunStatus::Stopped, Some("stopped during preflight".into()), None),
-        }
-    };
-    let pf = match pf {
-        Ok(pf) => pf,
-        Err(e) => return (RunStatus::Failed, Some(format!("preflight: {e}")), None),
-    };
-    let cfg = preflight::target_config(&spec, &pf);
-    let (cfg_model, cfg_endpoint) = (cfg.model.clone(), cfg.endpoint);
-    spec.model = Some(cfg.model.clone());
-    spec.endpoint = cfg.endpoint;
-    let target = match OpenAiTarget::new(cfg) {
-        Ok(t) => Arc::new(t) as Arc<dyn crate::engine::target::Target>,
-        Err(e) => return (RunStatus::Failed, Some(e.to_string()), None),
-    };
-    let _ = load_started.set(Instant::now());
-    run.set_running(now_ms(), cfg_model, cfg_endpoint);
-    let pf_json = serde_json::to_value(&pf).ok();
-    match engine::runner::run(&spec, target, tx, run.cancel.clone()).await {
-        Ok(RunOutcome::Single(mut r)) => {
-            r.preflight = pf_json;
-            attach(telemetry, std::slice::from_mut(&mut r), now_ms(), &[], None);
-            let verdict =
-                r.verdict.clone().or_else(|| (r.requests_completed == 0).then(|| "no request completed".into()));
-            let result = RunResult::Single(Box::new(r));
+    let mut observer = HubObserver { run, tx: tx.clone(), load_started };
+    let outcome = session::run(&mut spec, None, telemetry, energy, &mut observer, tx, run.cancel.clone()).await;
+    match outcome {
+        Outcome::Finished { result, .. } => {
+            let verdict = match &result {
+                RunResult::Single(r) => {
+                    r.verdict.clone().or_else(|| (r.requests_completed == 0).then(|| "no request completed".into()))
+                }
+                RunResult::Sweep(s) => s.verdict.clone(),
+            };
             (result.status(), verdict, Some(result))
         }
-        Ok(RunOutcome::Sweep(mut s)) => {
-            s.preflight = pf_json;
-            attach(telemetry, &mut s.steps, now_ms(), &[], None);
-            let verdict = s.verdict.clone();
-            let result = RunResult::Sweep(s);
-            (result.status(), verdict, Some(result))
+        Outcome::StoppedInPreflight => (RunStatus::Stopped, Some("stopped during preflight".into()), None),
+        Outcome::PreflightFailed(e) => (RunStatus::Failed, Some(format!("preflight: {e}")), None),
+        Outcome::Invalid(errs) => {
+            let text = errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            (RunStatus::Failed, Some(format!("invalid run spec: {text}")), None)
         }
-        Err(e) => (RunStatus::Failed, Some(e.to_string()), None),
+        Outcome::BadTarget(e) | Outcome::Failed(e) => (RunStatus::Failed, Some(e), None),
     }
 }
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
-use app::protocol::event::RunEvent;
-use app::protocol::gpu::{GpuSample, TelemetryStatus};
+use protocol::event::RunEvent;
+use protocol::gpu::{GpuSample, TelemetryStatus};
 
 use super::live_run::LiveRun;
 use crate::store::{SeriesBatch, Store, StoreError};
@@ -227,10 +227,10 @@ fn rows(batch: &SeriesBatch) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::event::RequestRecord;
+    use protocol::event::RequestRecord;
     use sqlx::Connection;
 
-    fn view() -> app::protocol::live_run::RunView {
+    fn view() -> protocol::live_run::RunView {
         crate::hub::fixtures::running_view("RecorderTest0123456789", 1)
     }
 
@@ -245,7 +245,7 @@ mod tests {
             tpot_ms: None,
             output_tokens: 1,
             input_tokens: 1,
-            token_source: app::protocol::record::TokenSource::Usage,
+            token_source: protocol::record::TokenSource::Usage,
             warmup: false,
             error: None,
         })

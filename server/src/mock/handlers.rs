@@ -1,5 +1,5 @@
 //! The mock's HTTP handlers: readiness, model list, and the two generation endpoints (SSE or one JSON body),
-//! with the loading phase, injected failures and OpenAI-shaped error bodies.
+//! with the loading phase, injected failures, early ends of sequence and OpenAI-shaped error bodies.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,7 +13,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use super::error_body::{error, loading};
+use super::length::LengthAsk;
 use super::stream::{scaled, text, Frames, Kind, Plan, TokenStream};
+use super::tokenize;
 use super::{InFlight, Mock};
 
 /// `GET /health`: 200 when ready, 503 while loading.
@@ -29,11 +32,11 @@ pub(super) async fn models(State(mock): State<Arc<Mock>>) -> Response {
     if mock.loading() {
         return loading();
     }
-    Json(json!({
-        "object": "list",
-        "data": [{"id": mock.cfg.model, "object": "model", "created": mock.created, "owned_by": "tokenscope"}],
-    }))
-    .into_response()
+    let identity = mock.cfg.identity;
+    let mut card =
+        json!({"id": mock.cfg.model, "object": "model", "created": mock.created, "owned_by": identity.owned_by()});
+    identity.model_card_extras(&mut card);
+    Json(json!({"object": "list", "data": [card]})).into_response()
 }
 
 /// `POST /v1/completions`.
@@ -66,6 +69,43 @@ struct GenRequest {
     prompt: Option<Value>,
     #[serde(default)]
     messages: Option<Vec<Value>>,
+    /// vLLM, SGLang, TensorRT-LLM, LMDeploy, llama.cpp.
+    #[serde(default)]
+    ignore_eos: Option<bool>,
+    /// vLLM, SGLang, TensorRT-LLM.
+    #[serde(default)]
+    min_tokens: Option<u32>,
+    /// LMDeploy.
+    #[serde(default)]
+    min_new_tokens: Option<u32>,
+    /// llama.cpp's own length limit (-1: none).
+    #[serde(default)]
+    n_predict: Option<i64>,
+    /// Ollama's options.
+    #[serde(default)]
+    options: Option<OllamaOptions>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OllamaOptions {
+    /// Tokens to generate (-1: no limit).
+    #[serde(default)]
+    num_predict: Option<i64>,
+}
+
+impl GenRequest {
+    /// The request's length fields.
+    fn length_ask(&self) -> LengthAsk {
+        let non_negative = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
+        let num_predict = non_negative(self.options.as_ref().and_then(|o| o.num_predict));
+        LengthAsk {
+            max: self.max_tokens.or(self.max_completion_tokens).or(non_negative(self.n_predict)).or(num_predict),
+            ignore_eos: self.ignore_eos,
+            min_tokens: self.min_tokens,
+            min_new_tokens: self.min_new_tokens,
+            num_predict,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,8 +126,8 @@ async fn generate(mock: Arc<Mock>, kind: Kind, body: &[u8]) -> Response {
         }
     };
     let prompt_tokens = match (kind, &req.prompt, &req.messages) {
-        (Kind::Completions, Some(p), _) => count_words(p),
-        (Kind::Chat, _, Some(msgs)) => msgs.iter().map(|m| m.get("content").map_or(0, count_words)).sum(),
+        (Kind::Completions, Some(p), _) => tokenize::count(p),
+        (Kind::Chat, _, Some(msgs)) => tokenize::count_messages(msgs),
         (Kind::Completions, None, _) => {
             return error(StatusCode::BAD_REQUEST, "`prompt` is required", "invalid_request_error");
         }
@@ -108,9 +148,10 @@ async fn generate(mock: Arc<Mock>, kind: Kind, body: &[u8]) -> Response {
     if mock.fails(n) {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "mock: injected failure (--error-rate)", "server_error");
     }
-    let asked = req.max_tokens.or(req.max_completion_tokens);
-    let tokens = asked.unwrap_or(mock.cfg.output_tokens);
-    let finish = if asked.is_some() { "length" } else { "stop" };
+    let ask = req.length_ask();
+    let limit = ask.limit(mock.cfg.output_tokens);
+    let length = ask.answer(mock.cfg.identity.honours(), limit, mock.eos_at(n, limit));
+    let (tokens, finish) = (length.tokens, length.finish);
     let guard = InFlight::enter(&mock);
     let model_json = serde_json::to_string(&mock.cfg.model).unwrap_or_else(|_| "\"\"".into());
     let plan = Plan::new(tokens, mock.cfg.tokens_per_chunk);
@@ -152,44 +193,39 @@ async fn generate(mock: Arc<Mock>, kind: Kind, body: &[u8]) -> Response {
     Json(answer).into_response()
 }
 
-/// Whitespace-separated words of a prompt (string, list of strings or token ids, or chat content parts).
-fn count_words(v: &Value) -> u32 {
-    let n = match v {
-        Value::String(s) => s.split_whitespace().count(),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| match i {
-                Value::Number(_) => 1,
-                other => count_words(other) as usize,
-            })
-            .sum(),
-        Value::Object(o) => o.get("text").map_or(0, |t| count_words(t) as usize),
-        _ => 0,
-    };
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// 503 while the model "loads".
-fn loading() -> Response {
-    error(StatusCode::SERVICE_UNAVAILABLE, "loading model", "ServiceUnavailable")
-}
-
-/// An OpenAI-shaped error body.
-fn error(status: StatusCode, message: &str, kind: &str) -> Response {
-    let body = json!({"error": {"message": message, "type": kind, "code": status.as_u16()}});
-    (status, Json(body)).into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::presets::PresetFields;
+    use protocol::spec::Backend;
+
+    /// The length fields of a body carrying `backend`'s preset fields for 32 tokens.
+    fn ask(backend: Backend) -> LengthAsk {
+        let mut body = serde_json::to_value(PresetFields::new(backend, 32)).unwrap();
+        body["max_tokens"] = json!(32);
+        serde_json::from_value::<GenRequest>(body).unwrap().length_ask()
+    }
 
     #[test]
-    fn prompt_words_are_counted_in_every_shape() {
-        assert_eq!(count_words(&json!("a b  c")), 3);
-        assert_eq!(count_words(&json!(["a b", "c"])), 3);
-        assert_eq!(count_words(&json!([1, 2, 3, 4])), 4);
-        assert_eq!(count_words(&json!([{"type": "text", "text": "x y"}])), 2);
-        assert_eq!(count_words(&json!(null)), 0);
+    fn every_preset_field_is_read() {
+        let max = LengthAsk { max: Some(32), ..Default::default() };
+        let forced = LengthAsk { ignore_eos: Some(true), min_tokens: Some(32), ..max };
+        assert_eq!(ask(Backend::Vllm), forced);
+        assert_eq!(ask(Backend::Sglang), forced);
+        assert_eq!(ask(Backend::Trtllm), forced);
+        assert_eq!(ask(Backend::Lmdeploy), LengthAsk { ignore_eos: Some(true), min_new_tokens: Some(32), ..max });
+        assert_eq!(ask(Backend::LlamaCpp), LengthAsk { ignore_eos: Some(true), ..max });
+        assert_eq!(ask(Backend::Ollama), LengthAsk { num_predict: Some(32), ..max });
+        assert_eq!(ask(Backend::Mock), LengthAsk { ignore_eos: Some(true), ..max });
+        assert_eq!(ask(Backend::Generic), max);
+    }
+
+    #[test]
+    fn native_length_limits_stand_in_for_max_tokens() {
+        let read = |body: Value| serde_json::from_value::<GenRequest>(body).unwrap().length_ask().max;
+        assert_eq!(read(json!({"n_predict": 7})), Some(7));
+        assert_eq!(read(json!({"n_predict": -1})), None, "-1 is llama.cpp's no limit");
+        assert_eq!(read(json!({"options": {"num_predict": 9}})), Some(9));
+        assert_eq!(read(json!({"max_completion_tokens": 5, "n_predict": 7})), Some(5));
     }
 }

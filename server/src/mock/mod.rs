@@ -2,11 +2,22 @@
 //! latency, load-dependent slowdown), injected failures and a loading phase, for trying tokenscope without a GPU
 //! and for tests. Cheap enough per stream to hold 10 000 concurrent streams on two cores.
 //!
-//! Routes: `POST /v1/completions`, `POST /v1/chat/completions` (SSE or not), `GET /v1/models`, `GET /health`.
+//! Realism on request: early end of sequence (`eos_rate`) unless the request forces its length, a tokenizer
+//! behind `POST /tokenize` that also counts `usage.prompt_tokens`, and the identity of a real server (`identity`)
+//! for backend detection.
+//!
+//! Routes: `POST /v1/completions`, `POST /v1/chat/completions` (SSE or not), `GET /v1/models`, `GET /health`,
+//! `POST /tokenize`, and the identity's own (`GET /version` for the mock's own).
 
+mod error_body;
 mod handlers;
+mod identity;
+mod length;
 mod precise;
 mod stream;
+mod tokenize;
+
+pub use identity::Identity;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,8 +36,12 @@ pub struct MockConfig {
     pub ttft_ms: f64,
     /// Time between successive tokens, ms (a chunk of k tokens follows the previous one after k × this).
     pub itl_ms: f64,
-    /// Tokens generated when a request gives no `max_tokens` (a given `max_tokens` is honoured exactly).
+    /// Tokens generated when a request gives no `max_tokens` (a given `max_tokens` is honoured exactly, unless an
+    /// early end of sequence cuts it short: see `eos_rate`).
     pub output_tokens: u32,
+    /// Fraction of requests (0..1) that reach their end-of-sequence token early, at a seeded point, and finish
+    /// with `stop` — unless the request forces its length (`ignore_eos`, `min_tokens`… as the identity honours).
+    pub eos_rate: f64,
     /// Tokens per SSE chunk (0 counts as 1).
     pub tokens_per_chunk: u32,
     /// Fraction of requests (0..1) answered with HTTP 500 and a JSON error body.
@@ -41,6 +56,10 @@ pub struct MockConfig {
     pub no_chat: bool,
     /// Never send `usage`, even when asked.
     pub no_usage: bool,
+    /// Answer `POST /tokenize` with 404.
+    pub no_tokenize: bool,
+    /// The server the mock plays: its identifying endpoints and `owned_by`, and the length fields it honours.
+    pub identity: Identity,
     /// Seed of the injected failures.
     pub seed: u64,
     /// A hanging server: generation requests from this number on (0-based, preflight's probes included) are
@@ -54,6 +73,7 @@ impl Default for MockConfig {
             ttft_ms: 100.0,
             itl_ms: 10.0,
             output_tokens: 128,
+            eos_rate: 0.0,
             tokens_per_chunk: 1,
             error_rate: 0.0,
             model: "tokenscope-mock".into(),
@@ -61,6 +81,8 @@ impl Default for MockConfig {
             startup_delay_s: 0.0,
             no_chat: false,
             no_usage: false,
+            no_tokenize: false,
+            identity: Identity::Mock,
             seed: 0,
             hang_after: None,
         }
@@ -119,6 +141,21 @@ impl Mock {
         self.cfg.error_rate > 0.0
             && unit(splitmix64(self.cfg.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))) < self.cfg.error_rate
     }
+
+    /// Where request number `n` reaches its end-of-sequence token among `limit` planned tokens: for a fraction
+    /// `eos_rate` of requests, a point drawn uniformly in 1..limit (at least one token, never the last); else
+    /// `None`. Deterministic for a seed, and drawn apart from the failures.
+    fn eos_at(&self, n: u64, limit: u32) -> Option<u32> {
+        if self.cfg.eos_rate <= 0.0 || limit < 2 {
+            return None;
+        }
+        let h = splitmix64(self.cfg.seed ^ EOS_SALT ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        if unit(h) >= self.cfg.eos_rate {
+            return None;
+        }
+        let at = 1 + (unit(splitmix64(h)) * f64::from(limit - 1)) as u32;
+        Some(at.min(limit - 1))
+    }
 }
 
 /// Counts a request in flight until dropped (when its answer is complete or its client went away).
@@ -137,6 +174,9 @@ impl Drop for InFlight {
     }
 }
 
+/// Keeps the end-of-sequence draws independent of the failure draws of the same seed.
+const EOS_SALT: u64 = 0x5EED_E0E0_0000_0001;
+
 fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -151,12 +191,15 @@ fn unit(x: u64) -> f64 {
 
 /// The mock's routes. The loading phase (`startup_delay_s`) starts now.
 pub fn mock_router(cfg: MockConfig) -> Router {
+    let identity = cfg.identity;
     let mock = Arc::new(Mock::new(cfg));
     Router::new()
         .route("/health", get(handlers::health))
         .route("/v1/models", get(handlers::models))
         .route("/v1/completions", post(handlers::completions))
         .route("/v1/chat/completions", post(handlers::chat))
+        .route("/tokenize", post(tokenize::tokenize))
+        .merge(identity.routes())
         .with_state(mock)
 }
 
@@ -181,6 +224,28 @@ mod tests {
             let fails = (0..10_000).filter(|&n| mock.fails(n)).count() as f64 / 10_000.0;
             assert!((fails - rate).abs() < 0.02, "rate {rate}: {fails}");
         }
+    }
+
+    #[test]
+    fn eos_rate_hits_its_fraction_at_points_inside_the_answer() {
+        for rate in [0.0, 0.25, 1.0] {
+            let mock = Mock::new(MockConfig { eos_rate: rate, seed: 3, ..Default::default() });
+            let points: Vec<u32> = (0..10_000).filter_map(|n| mock.eos_at(n, 100)).collect();
+            let frac = points.len() as f64 / 10_000.0;
+            assert!((frac - rate).abs() < 0.02, "rate {rate}: {frac}");
+            assert!(points.iter().all(|p| (1..100).contains(p)), "at least one token, never the last");
+        }
+        let all = Mock::new(MockConfig { eos_rate: 1.0, ..Default::default() });
+        assert_eq!((all.eos_at(0, 1), all.eos_at(0, 0)), (None, None), "nothing to cut");
+        let mean = (0..10_000).filter_map(|n| all.eos_at(n, 101)).map(f64::from).sum::<f64>() / 10_000.0;
+        assert!((mean - 50.5).abs() < 2.0, "uniform over 1..=100: mean {mean}");
+    }
+
+    #[test]
+    fn eos_and_failures_are_drawn_apart() {
+        let mock = Mock::new(MockConfig { eos_rate: 0.5, error_rate: 0.5, seed: 9, ..Default::default() });
+        let same = (0..10_000).filter(|&n| mock.fails(n) == mock.eos_at(n, 100).is_some()).count();
+        assert!((4_500..5_500).contains(&same), "{same} of 10 000 agree");
     }
 
     #[test]

@@ -9,16 +9,16 @@ use axum::{
 };
 use serde::Deserialize;
 
-use app::protocol::api::RunCreated;
-use app::protocol::archive::{LatencyCdf, RunPatch, RunSeries, RunSummary};
-use app::protocol::live_run::RunView;
+use protocol::api::RunCreated;
+use protocol::archive::{LatencyCdf, RunPatch, RunSeries, RunSummary};
+use protocol::live_run::RunView;
 
+use super::error::find_run;
 use super::error::{ApiError, ApiJson};
-use super::run_ws::thin_per_gpu;
-use super::runs::find;
 use crate::hub::looks_like_id;
 use crate::import::{imported_view, parse_report, ImportError};
 use crate::state::AppState;
+use crate::telemetry::ring::thin_per_gpu;
 
 /// Rows the Runs page lists at most.
 pub const LIST_LIMIT: i64 = 500;
@@ -27,17 +27,13 @@ pub const CDF_POINTS: usize = 200;
 /// GPU samples per GPU in `GET /api/runs/{id}/series`.
 pub const SERIES_POINTS_PER_GPU: usize = 1200;
 
-fn internal(e: impl Into<anyhow::Error>) -> ApiError {
-    ApiError::Internal(e.into())
-}
-
 fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no run has the id {id:?}"))
 }
 
 /// The archive's rows, newest first, with the run in progress (if any) on top.
 pub async fn summaries_of(state: &AppState) -> Result<Vec<RunSummary>, ApiError> {
-    let views = state.store.list_runs(LIST_LIMIT).await.map_err(internal)?;
+    let views = state.store.list_runs(LIST_LIMIT).await.map_err(ApiError::internal)?;
     Ok(views
         .iter()
         .map(|v| match state.runs.get(&v.id) {
@@ -71,18 +67,18 @@ pub async fn patch(
     let patch = patch.normalized();
     let errors = patch.validate();
     if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
+        return Err(ApiError::invalid("run details", errors));
     }
     if !looks_like_id(&id) {
         return Err(not_found(&id));
     }
     refuse_live(&state, &id, "rename")?;
-    if !state.store.update_meta(&id, &patch).await.map_err(internal)? {
+    if !state.store.update_meta(&id, &patch).await.map_err(ApiError::internal)? {
         return Err(not_found(&id));
     }
     // Later reads come from the archive, which has the new name.
     state.runs.forget(&id);
-    state.store.load_run(&id).await.map_err(internal)?.map(Json).ok_or_else(|| not_found(&id))
+    state.store.load_run(&id).await.map_err(ApiError::internal)?.map(Json).ok_or_else(|| not_found(&id))
 }
 
 /// `DELETE /api/runs/{id}`: deletes an ended run and its series; `204`, `409` for a live run.
@@ -91,7 +87,7 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
         return Err(not_found(&id));
     }
     refuse_live(&state, &id, "delete")?;
-    let stored = state.store.delete_run(&id).await.map_err(internal)?;
+    let stored = state.store.delete_run(&id).await.map_err(ApiError::internal)?;
     let in_memory = state.runs.get(&id).is_some() && state.runs.forget(&id);
     if stored || in_memory {
         Ok(StatusCode::NO_CONTENT)
@@ -102,16 +98,16 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
 
 /// `GET /api/runs/{id}/series`: the stored windows and GPU samples (at most 1200 per GPU) of a run.
 pub async fn series(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RunSeries>, ApiError> {
-    find(&state, &id).await?;
-    let mut series = state.store.load_series(&id).await.map_err(internal)?;
+    find_run(&state.runs, &id).await?;
+    let mut series = state.store.load_series(&id).await.map_err(ApiError::internal)?;
     series.gpu = thin_per_gpu(series.gpu, SERIES_POINTS_PER_GPU);
     Ok(Json(series))
 }
 
 /// `GET /api/runs/{id}/latency`: TTFT and E2E distributions of the run's measured, successful requests.
 pub async fn latency(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<LatencyCdf>, ApiError> {
-    find(&state, &id).await?;
-    let (ttft, e2e) = state.store.load_latencies(&id).await.map_err(internal)?;
+    find_run(&state.runs, &id).await?;
+    let (ttft, e2e) = state.store.load_latencies(&id).await.map_err(ApiError::internal)?;
     Ok(Json(LatencyCdf {
         requests: ttft.len().max(e2e.len()) as u64,
         ttft: LatencyCdf::points(&ttft, CDF_POINTS),
@@ -157,7 +153,7 @@ pub async fn import(
     };
     let result = parse_report(report).map_err(bad)?;
     let view = imported_view(&result, name.as_deref()).map_err(bad)?;
-    state.store.save_run_with_meta(&view).await.map_err(internal)?;
+    state.store.save_run_with_meta(&view).await.map_err(ApiError::internal)?;
     let id = view.id;
     Ok((StatusCode::CREATED, Json(RunCreated { url: format!("runs/{id}"), id })))
 }

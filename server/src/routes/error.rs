@@ -9,14 +9,19 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use app::protocol::{api::ApiErrorBody, spec::FieldError};
+use protocol::{api::ApiErrorBody, spec::FieldError};
 
 /// What an API handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 422: the body parsed but its values are wrong.
-    #[error("the request has invalid fields")]
-    Invalid(Vec<FieldError>),
+    /// 422: the body parsed but its values are wrong; one message per field.
+    #[error("invalid {resource}")]
+    Invalid {
+        /// What was being created or changed ("run spec", "share link", "run details"…), for the summary line.
+        resource: &'static str,
+        /// The problems, one per field.
+        fields: Vec<FieldError>,
+    },
     /// 400/413/415: the body is not JSON of the expected shape (the message says where).
     #[error("{message}")]
     BadBody {
@@ -36,12 +41,40 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+impl ApiError {
+    /// 422 on `resource`, with these per-field problems.
+    pub fn invalid(resource: &'static str, fields: Vec<FieldError>) -> Self {
+        ApiError::Invalid { resource, fields }
+    }
+
+    /// 422 on one field of `resource`.
+    pub fn field(resource: &'static str, field: &str, message: impl Into<String>) -> Self {
+        ApiError::invalid(resource, vec![FieldError { field: field.to_owned(), message: message.into() }])
+    }
+
+    /// 500 from anything that went wrong inside (logged, not shown).
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+/// A run from memory (live or recent) or the archive, or 404 naming the id.
+pub async fn find_run(runs: &crate::hub::RunManager, id: &str) -> Result<protocol::live_run::RunView, ApiError> {
+    runs.find(id).await?.ok_or_else(|| ApiError::NotFound(format!("no run has the id {id:?}")))
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, error, fields) = match self {
-            ApiError::Invalid(fields) => {
+            ApiError::Invalid { resource, fields } => {
                 let summary = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                (StatusCode::UNPROCESSABLE_ENTITY, format!("invalid run spec: {summary}"), fields)
+                (StatusCode::UNPROCESSABLE_ENTITY, format!("invalid {resource}: {summary}"), fields)
             }
             ApiError::BadBody { status, message } => (status, message, Vec::new()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m, Vec::new()),
@@ -126,7 +159,10 @@ pub async fn json_api_errors(req: Request, next: axum::middleware::Next) -> Resp
     (parts, Json(ApiErrorBody { error, fields: Vec::new() })).into_response()
 }
 
+/// Largest request body any route accepts (the router's limit layer); a larger one gets a 413 saying so.
+pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+
 /// What a 413 says: the body limit, in MiB.
 fn too_large() -> String {
-    format!("the body is too large (the limit is {} MiB)", crate::startup::BODY_LIMIT_BYTES >> 20)
+    format!("the body is too large (the limit is {} MiB)", BODY_LIMIT_BYTES >> 20)
 }

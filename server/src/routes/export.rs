@@ -8,10 +8,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use app::protocol::live_run::RunView;
+use protocol::live_run::RunView;
 
+use super::error::find_run;
 use super::error::ApiError;
-use super::runs::find;
 use crate::export::{csv, file_name, markdown, named_file, png};
 use crate::state::AppState;
 
@@ -20,13 +20,9 @@ fn attachment(content_type: &'static str, name: String, body: impl Into<Body>) -
     ([(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, disposition)], body.into()).into_response()
 }
 
-fn internal(e: impl Into<anyhow::Error>) -> ApiError {
-    ApiError::Internal(e.into())
-}
-
 /// The run, refusing one still in progress (its files would be partial).
 async fn ended(state: &AppState, id: &str) -> Result<RunView, ApiError> {
-    let view = find(state, id).await?;
+    let view = find_run(&state.runs, id).await?;
     if view.status.is_live() {
         return Err(ApiError::Conflict(format!("run {id} is still in progress: export it once it has ended")));
     }
@@ -42,21 +38,21 @@ pub async fn report_json(State(state): State<AppState>, Path(id): Path<String>) 
             view.verdict.as_deref().unwrap_or(view.status.as_str())
         )));
     };
-    let body = serde_json::to_string_pretty(&result).map_err(internal)?;
+    let body = serde_json::to_string_pretty(&result).map_err(ApiError::internal)?;
     Ok(attachment("application/json", file_name(&id, "report.json"), body))
 }
 
 /// `GET /api/runs/{id}/export/requests.csv`: one line per request, warmup and failures included.
 pub async fn requests_csv(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     ended(&state, &id).await?;
-    let records = state.store.load_requests(&id).await.map_err(internal)?;
+    let records = state.store.load_requests(&id).await.map_err(ApiError::internal)?;
     Ok(attachment("text/csv; charset=utf-8", file_name(&id, "requests.csv"), csv::requests(&records)))
 }
 
 /// `GET /api/runs/{id}/export/telemetry.csv`: every GPU sample stored with the run.
 pub async fn telemetry_csv(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let view = ended(&state, &id).await?;
-    let series = state.store.load_series(&id).await.map_err(internal)?;
+    let series = state.store.load_series(&id).await.map_err(ApiError::internal)?;
     let body = csv::telemetry(&series.gpu, view.started_unix_ms);
     Ok(attachment("text/csv; charset=utf-8", file_name(&id, "telemetry.csv"), body))
 }
@@ -71,13 +67,13 @@ pub async fn summary_md(State(state): State<AppState>, Path(id): Path<String>) -
 /// panels on one axis, the latency distribution), named after the run.
 pub async fn charts_png(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let view = ended(&state, &id).await?;
-    let series = state.store.load_series(&id).await.map_err(internal)?;
-    let (ttft, e2e) = state.store.load_latencies(&id).await.map_err(internal)?;
+    let series = state.store.load_series(&id).await.map_err(ApiError::internal)?;
+    let (ttft, e2e) = state.store.load_latencies(&id).await.map_err(ApiError::internal)?;
     let name = named_file(&view.spec.name, &id, "charts.png");
     // Drawing and encoding take tens of milliseconds of CPU: off the async workers.
     let body = tokio::task::spawn_blocking(move || png::render(&view, &series, &png::latency_cdf(&ttft, &e2e)))
         .await
-        .map_err(internal)?
-        .map_err(internal)?;
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     Ok(attachment("image/png", name, body))
 }

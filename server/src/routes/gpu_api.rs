@@ -2,9 +2,9 @@
 
 use axum::{extract::State, Json};
 
-use app::protocol::gpu::GpuSnapshot;
+use protocol::gpu::GpuSnapshot;
 
-use crate::{state::AppState, telemetry::unix_ms};
+use crate::{clock::unix_ms, state::AppState};
 
 /// Always `200` with a [`GpuSnapshot`]; `status` says `available`, `simulated` or `unavailable` (with `reason`).
 pub async fn gpu_snapshot(State(state): State<AppState>) -> Json<GpuSnapshot> {

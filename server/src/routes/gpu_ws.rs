@@ -17,11 +17,12 @@ use tokio::sync::broadcast::{
     error::{RecvError, TryRecvError},
 };
 
-use app::protocol::gpu::GpuWsFrame;
+use protocol::gpu::GpuWsFrame;
 
 use crate::{
+    clock::unix_ms,
     state::AppState,
-    telemetry::{unix_ms, Batch, Telemetry},
+    telemetry::{Batch, Telemetry},
 };
 
 /// Most history points per GPU in the hello frame.
@@ -117,8 +118,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::gpu::{GpuSample, TelemetryStatus};
     use futures::channel::mpsc;
+    use protocol::gpu::{GpuSample, TelemetryStatus};
 
     fn batch(t: u64) -> Vec<GpuSample> {
         (0..2).map(|index| GpuSample { index, unix_ms: t, simulated: true, ..Default::default() }).collect()

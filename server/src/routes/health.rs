@@ -2,7 +2,7 @@
 
 use axum::{extract::State, Json};
 
-use app::protocol::HealthResponse;
+use protocol::HealthResponse;
 
 use crate::state::AppState;
 

@@ -1,7 +1,7 @@
 //! `/ws/live`: the server-wide WebSocket every page holds. A `hello` frame, then heartbeats and pings that keep
 //! HTTPS proxies (which drop idle sockets after ~100 s) from closing it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::{
     extract::{
@@ -12,7 +12,7 @@ use axum::{
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
 
-use app::protocol::LiveFrame;
+use protocol::LiveFrame;
 
 use crate::state::AppState;
 
@@ -25,11 +25,6 @@ pub async fn live_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
     })
 }
 
-/// Milliseconds since the Unix epoch on the server's wall clock.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
 fn text(frame: &LiveFrame) -> Message {
     Message::Text(serde_json::to_string(frame).unwrap_or_default().into())
 }
@@ -40,7 +35,7 @@ where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let hello = LiveFrame::Hello { version: env!("CARGO_PKG_VERSION").into(), server_time_ms: now_ms() };
+    let hello = LiveFrame::Hello { version: env!("CARGO_PKG_VERSION").into(), server_time_ms: crate::clock::unix_ms() };
     if tx.send(text(&hello)).await.is_err() {
         return;
     }
@@ -49,7 +44,7 @@ where
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let beat = text(&LiveFrame::Heartbeat { server_time_ms: now_ms() });
+                let beat = text(&LiveFrame::Heartbeat { server_time_ms: crate::clock::unix_ms() });
                 if tx.send(beat).await.is_err() || tx.send(Message::Ping(Vec::new().into())).await.is_err() {
                     return;
                 }

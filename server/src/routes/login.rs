@@ -12,8 +12,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use app::protocol::api::ApiErrorBody;
+use protocol::api::ApiErrorBody;
 
+use super::cookies::{cookie_values, is_api, is_https};
 use crate::state::AppState;
 
 /// The cookie a browser carries the token in.
@@ -118,29 +119,6 @@ fn client_ip(req: &Request) -> IpAddr {
 
 fn ip_of(info: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
     info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
-}
-
-/// True for the paths that answer JSON (API, WebSockets, metrics) rather than pages.
-pub(crate) fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/ws/") || path == "/metrics"
-}
-
-/// True when the request came over HTTPS through a proxy (`X-Forwarded-Proto: https`): cookies get `Secure`.
-pub(crate) fn is_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
-}
-
-/// The values of the cookie `name` in the request's `Cookie` headers.
-pub(crate) fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(move |pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -1,6 +1,7 @@
 //! HTTP and WebSocket routes, one module per area.
 
 pub mod archive;
+pub mod cookies;
 pub mod error;
 pub mod export;
 pub mod gpu_api;

@@ -13,11 +13,11 @@ use axum::{
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-use app::protocol::archive::RunSeries;
-use app::protocol::gpu::{GpuSample, TelemetryStatus};
-use app::protocol::live_run::{RunView, RunWsFrame};
+use protocol::archive::RunSeries;
+use protocol::gpu::{GpuSample, TelemetryStatus};
+use protocol::live_run::{RunView, RunWsFrame};
 
-use super::runs::find;
+use super::error::find_run;
 use crate::hub::LiveRun;
 use crate::state::AppState;
 use crate::telemetry::Telemetry;
@@ -36,7 +36,7 @@ pub async fn run_ws(ws: WebSocketUpgrade, Path(id): Path<String>, State(state): 
             serve_run(tx, rx, run, telemetry)
         });
     }
-    match find(&state, &id).await {
+    match find_run(&state.runs, &id).await {
         Ok(view) => {
             let series = state.store.load_series(&id).await.unwrap_or_else(|e| {
                 tracing::warn!(run = %id, "could not read the run's series: {e}");
@@ -55,27 +55,8 @@ fn text(frame: &RunWsFrame) -> Message {
     Message::Text(serde_json::to_string(frame).unwrap_or_default().into())
 }
 
-/// Keeps every `k`-th sample of each GPU so that no GPU has more than `max` (the last is always kept).
-pub fn thin_per_gpu(samples: Vec<GpuSample>, max: usize) -> Vec<GpuSample> {
-    let mut counts = std::collections::BTreeMap::<u32, usize>::new();
-    for s in &samples {
-        *counts.entry(s.index).or_default() += 1;
-    }
-    let mut seen = std::collections::BTreeMap::<u32, usize>::new();
-    samples
-        .into_iter()
-        .filter(|s| {
-            let n = counts[&s.index];
-            let k = n.div_ceil(max.max(1));
-            let i = seen.entry(s.index).or_default();
-            *i += 1;
-            k <= 1 || (*i - 1).is_multiple_of(k) || *i == n
-        })
-        .collect()
-}
-
-fn hello(view: RunView, windows: Vec<app::protocol::event::WindowStats>, telemetry: &Telemetry) -> RunWsFrame {
-    let gpu = thin_per_gpu(telemetry.history(view.started_unix_ms), HISTORY_POINTS_PER_GPU);
+fn hello(view: RunView, windows: Vec<protocol::event::WindowStats>, telemetry: &Telemetry) -> RunWsFrame {
+    let gpu = crate::telemetry::ring::thin_per_gpu(telemetry.history(view.started_unix_ms), HISTORY_POINTS_PER_GPU);
     RunWsFrame::Hello { run: Box::new(view), windows, telemetry: telemetry.status(), gpu }
 }
 
@@ -100,7 +81,10 @@ where
         reason: "no GPU telemetry was recorded with this run".into(),
     });
     let since = view.started_unix_ms;
-    let gpu = thin_per_gpu(series.gpu.into_iter().filter(|s| s.unix_ms >= since).collect(), HISTORY_POINTS_PER_GPU);
+    let gpu = crate::telemetry::ring::thin_per_gpu(
+        series.gpu.into_iter().filter(|s| s.unix_ms >= since).collect(),
+        HISTORY_POINTS_PER_GPU,
+    );
     let frame = RunWsFrame::Hello { run: Box::new(view), windows: series.windows, telemetry, gpu };
     if tx.send(text(&frame)).await.is_err() {
         return;
@@ -174,9 +158,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::event::{RunEvent, WindowStats};
-    use app::protocol::live_run::RunStatus;
     use futures::channel::mpsc;
+    use protocol::event::{RunEvent, WindowStats};
+    use protocol::live_run::RunStatus;
 
     fn view() -> RunView {
         let spec = serde_json::from_value(serde_json::json!({
@@ -209,6 +193,8 @@ mod tests {
             step: 0,
             t_end_ms: i as f64,
             unix_ms: i,
+            length_ms: 1000.0,
+            output_tokens: 0.0,
             output_tokens_per_s: 0.0,
             requests_per_s: 0.0,
             ttft_p50_ms: None,
@@ -288,7 +274,7 @@ mod tests {
         let samples: Vec<GpuSample> = (0..1000)
             .flat_map(|t| (0..2).map(move |g| GpuSample { index: g, unix_ms: t, ..Default::default() }))
             .collect();
-        let thin = thin_per_gpu(samples, 100);
+        let thin = crate::telemetry::ring::thin_per_gpu(samples, 100);
         for g in 0..2 {
             let mine: Vec<_> = thin.iter().filter(|s| s.index == g).collect();
             assert!(mine.len() <= 101, "{}", mine.len());

@@ -7,11 +7,11 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use app::protocol::api::RunCreated;
-use app::protocol::live_run::RunView;
-use app::protocol::spec::{Backend, Endpoint, FieldError, LoadSpec, RunSpec, TokenRange, WorkloadSpec};
+use protocol::api::RunCreated;
+use protocol::live_run::RunView;
+use protocol::spec::{Backend, Endpoint, FieldError, LoadSpec, RunSpec, TokenRange, WorkloadSpec};
 
-use super::error::{ApiError, ApiJson};
+use super::error::{find_run, ApiError, ApiJson};
 use crate::engine::preflight;
 use crate::hub::StartError;
 use crate::state::AppState;
@@ -26,31 +26,19 @@ pub async fn create(
             let id = run.id();
             Ok((StatusCode::CREATED, Json(RunCreated { url: format!("runs/{id}"), id })))
         }
-        Err(StartError::Invalid(fields)) => Err(ApiError::Invalid(fields)),
+        Err(StartError::Invalid(fields)) => Err(ApiError::invalid("run spec", fields)),
         Err(e @ StartError::Busy(_)) => Err(ApiError::Conflict(e.to_string())),
     }
 }
 
 /// `GET /api/runs/{id}`: the run, live or archived.
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RunView>, ApiError> {
-    find(&state, &id).await.map(Json)
-}
-
-/// A run from memory (live or recent) or the archive.
-pub async fn find(state: &AppState, id: &str) -> Result<RunView, ApiError> {
-    if let Some(run) = state.runs.get(id) {
-        return Ok(run.view());
-    }
-    let not_found = || ApiError::NotFound(format!("no run has the id {id:?}"));
-    if !crate::hub::looks_like_id(id) {
-        return Err(not_found());
-    }
-    state.store.load_run(id).await.map_err(|e| ApiError::Internal(e.into()))?.ok_or_else(not_found)
+    find_run(&state.runs, &id).await.map(Json)
 }
 
 /// `GET /api/runs`: archived runs, newest first.
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<RunView>>, ApiError> {
-    state.store.list_runs(200).await.map(Json).map_err(|e| ApiError::Internal(e.into()))
+    state.store.list_runs(200).await.map(Json).map_err(ApiError::internal)
 }
 
 /// Answer of the stop request.
@@ -100,10 +88,7 @@ pub struct PreflightRequest {
 pub async fn check(ApiJson(req): ApiJson<PreflightRequest>) -> Result<Json<serde_json::Value>, ApiError> {
     let ready_timeout_s = req.ready_timeout_s.unwrap_or(5.0);
     if !(ready_timeout_s > 0.0 && ready_timeout_s <= 600.0) {
-        return Err(ApiError::Invalid(vec![FieldError {
-            field: "ready_timeout_s".into(),
-            message: "must be between 0 and 600 seconds".into(),
-        }]));
+        return Err(ApiError::field("preflight request", "ready_timeout_s", "must be between 0 and 600 seconds"));
     }
     let spec = RunSpec {
         name: String::new(),
@@ -120,20 +105,22 @@ pub async fn check(ApiJson(req): ApiJson<PreflightRequest>) -> Result<Json<serde
         warmup_requests: 0,
         warmup_s: 0.0,
         workload: WorkloadSpec::Synthetic { input_tokens: TokenRange::fixed(16), output_tokens: TokenRange::fixed(16) },
-        seed: 0,
+        seed: Some(0),
+        tokenizer: None,
         slo: Default::default(),
         request_timeout_s: 30.0,
         ready_timeout_s,
         fail_fast_after: 0,
+        max_error_rate: 1.0,
     };
     let target_errors: Vec<FieldError> = spec.validate().into_iter().filter(|e| e.field == "target").collect();
     if !target_errors.is_empty() {
-        return Err(ApiError::Invalid(target_errors));
+        return Err(ApiError::invalid("preflight request", target_errors));
     }
     let mut ignore = |_: &str| {};
     match preflight::preflight(&spec, &mut ignore).await {
-        Ok(report) => Ok(Json(serde_json::to_value(report).map_err(|e| ApiError::Internal(e.into()))?)),
-        Err(e) => Err(ApiError::Invalid(vec![FieldError { field: "target".into(), message: e.to_string() }])),
+        Ok(report) => Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?)),
+        Err(e) => Err(ApiError::field("preflight request", "target", e.to_string())),
     }
 }
 

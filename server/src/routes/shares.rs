@@ -10,11 +10,7 @@
 //!   calls those pages make, the run's socket, and static files.
 //! - `GET /api/session`: `owner` or `viewer` (with the viewer's links), for the UI.
 
-use std::{
-    collections::HashMap,
-    sync::{LazyLock, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use axum::{
     extract::{Path, Query, Request, State},
@@ -25,13 +21,12 @@ use axum::{
 };
 use serde::Deserialize;
 
-use app::protocol::api::ApiErrorBody;
-use app::protocol::share::{CreateShare, Role, SessionInfo, ShareView};
-use app::protocol::spec::FieldError;
+use protocol::api::ApiErrorBody;
+use protocol::share::{CreateShare, Role, SessionInfo, ShareView};
 
+use super::cookies::{cookie_values, is_api, is_https};
+use super::error::find_run;
 use super::error::{ApiError, ApiJson};
-use super::login::{cookie_values, is_api, is_https};
-use super::runs::find;
 use crate::hub::{looks_like_id, new_run_id};
 use crate::state::AppState;
 use crate::store::ShareRow;
@@ -48,41 +43,9 @@ pub const MAX_HELD: usize = 8;
 pub const COOKIE_MAX_AGE_S: u64 = 30 * 24 * 3600;
 /// How long a looked-up link is trusted before the archive is asked again. A revocation on this server clears
 /// its entry at once; this only bounds how stale a revocation made by another server on a shared database is.
-pub const CACHE_TTL: Duration = Duration::from_secs(1);
+pub const CACHE_TTL: Duration = crate::store::SHARE_CACHE_TTL;
 
 // ---------- the owner's API ----------
-
-/// What the share endpoints fail with: 422 with per-field messages, or any [`ApiError`].
-#[derive(Debug)]
-pub enum ShareError {
-    /// 422: the body parsed but its values are wrong.
-    Invalid(Vec<FieldError>),
-    /// Anything else.
-    Api(ApiError),
-}
-
-impl From<ApiError> for ShareError {
-    fn from(e: ApiError) -> Self {
-        ShareError::Api(e)
-    }
-}
-
-impl IntoResponse for ShareError {
-    fn into_response(self) -> Response {
-        match self {
-            ShareError::Invalid(fields) => {
-                let summary = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                let error = format!("invalid share link: {summary}");
-                (StatusCode::UNPROCESSABLE_ENTITY, Json(ApiErrorBody { error, fields })).into_response()
-            }
-            ShareError::Api(e) => e.into_response(),
-        }
-    }
-}
-
-fn internal(e: impl Into<anyhow::Error>) -> ApiError {
-    ApiError::Internal(e.into())
-}
 
 fn unknown_share(id: &str) -> ApiError {
     ApiError::NotFound(format!("no share link has the id {id:?}"))
@@ -106,24 +69,24 @@ pub fn view_of(row: ShareRow) -> ShareView {
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateShare>,
-) -> Result<(StatusCode, Json<ShareView>), ShareError> {
+) -> Result<(StatusCode, Json<ShareView>), ApiError> {
     let body = body.normalized();
     let errors = body.validate();
     if !errors.is_empty() {
-        return Err(ShareError::Invalid(errors));
+        return Err(ApiError::invalid("share link", errors));
     }
     for id in &body.runs {
-        find(&state, id).await?;
+        find_run(&state.runs, id).await?;
     }
     let row = ShareRow {
         id: new_run_id(),
         kind: body.kind,
         run_ids: body.runs,
         label: body.label.unwrap_or_default(),
-        created_unix_ms: super::live::now_ms(),
+        created_unix_ms: crate::clock::unix_ms(),
         revoked_unix_ms: None,
     };
-    state.store.insert_share(&row).await.map_err(internal)?;
+    state.store.insert_share(&row).await.map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(view_of(row))))
 }
 
@@ -139,7 +102,8 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<ShareView>>, ApiError> {
-    let rows = state.store.list_shares(query.run.as_deref().filter(|r| !r.is_empty())).await.map_err(internal)?;
+    let rows =
+        state.store.list_shares(query.run.as_deref().filter(|r| !r.is_empty())).await.map_err(ApiError::internal)?;
     Ok(Json(rows.into_iter().map(view_of).collect()))
 }
 
@@ -149,12 +113,12 @@ pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>) -> Re
     if !looks_like_id(&id) {
         return Err(unknown_share(&id));
     }
-    let found = state.store.revoke_share(&id).await.map_err(internal)?;
-    forget(&id);
+    let found = state.store.revoke_share(&id).await.map_err(ApiError::internal)?;
+    forget(&state, &id);
     if !found {
         return Err(unknown_share(&id));
     }
-    let row = state.store.get_share(&id).await.map_err(internal)?.ok_or_else(|| unknown_share(&id))?;
+    let row = state.store.get_share(&id).await.map_err(ApiError::internal)?.ok_or_else(|| unknown_share(&id))?;
     Ok(Json(view_of(row)))
 }
 
@@ -266,38 +230,13 @@ pub async fn admit_viewer(state: &AppState, mut req: Request, next: Next) -> Opt
     }
 }
 
-struct Cached {
-    at: Instant,
-    row: Option<ShareRow>,
-}
-
-/// Links looked up in the last [`CACHE_TTL`]: a viewer's page load makes a dozen requests, each would otherwise
-/// read every link of the cookie from the archive.
-static CACHE: LazyLock<Mutex<HashMap<String, Cached>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
-/// Entries kept before stale ones are swept out.
-const CACHE_SWEEP_AT: usize = 1024;
-
 async fn lookup(state: &AppState, id: &str) -> Result<Option<ShareRow>, crate::store::StoreError> {
-    if let Ok(cache) = CACHE.lock() {
-        if let Some(c) = cache.get(id).filter(|c| c.at.elapsed() < CACHE_TTL) {
-            return Ok(c.row.clone());
-        }
-    }
-    let row = state.store.get_share(id).await?;
-    if let Ok(mut cache) = CACHE.lock() {
-        if cache.len() >= CACHE_SWEEP_AT {
-            cache.retain(|_, c| c.at.elapsed() < CACHE_TTL);
-        }
-        cache.insert(id.to_owned(), Cached { at: Instant::now(), row: row.clone() });
-    }
-    Ok(row)
+    state.shares.get(&state.store, id).await
 }
 
 /// Drops a link from the cache, so that its revocation holds from the next request on.
-fn forget(id: &str) {
-    if let Ok(mut cache) = CACHE.lock() {
-        cache.remove(id);
-    }
+fn forget(state: &AppState, id: &str) {
+    state.shares.forget(id);
 }
 
 fn read_only() -> Response {

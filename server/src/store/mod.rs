@@ -12,15 +12,15 @@ use std::str::FromStr;
 mod series;
 mod shares;
 
-use app::protocol::archive::RunPatch;
-use app::protocol::live_run::{RunStatus, RunView};
+use protocol::archive::RunPatch;
+use protocol::live_run::{RunStatus, RunView};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection};
 
 pub use series::SeriesBatch;
-pub use shares::ShareRow;
+pub use shares::{ShareCache, ShareRow, SHARE_CACHE_TTL};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -246,7 +246,7 @@ impl Store {
                 "UPDATE runs SET status = 'interrupted', ended_at_ms = COALESCE(ended_at_ms, $1), \
                  report_json = COALESCE($2, report_json) WHERE id = $3",
             )
-            .bind(now_ms() as i64)
+            .bind(crate::clock::unix_ms() as i64)
             .bind(report)
             .bind(&id)
             .execute(&mut *tx)
@@ -297,7 +297,7 @@ fn view_of((json, name, notes, tags, status): RunRow) -> Option<RunView> {
 async fn upsert_run(conn: &mut AnyConnection, run: &RunView) -> Result<(), StoreError> {
     let spec = serde_json::to_string(&run.spec).unwrap_or_default();
     let view = serde_json::to_string(run).unwrap_or_default();
-    let ended = (!run.status.is_live()).then(now_ms);
+    let ended = (!run.status.is_live()).then(crate::clock::unix_ms);
     sqlx::query(
         "INSERT INTO runs (id, name, status, created_at_ms, ended_at_ms, spec_json, report_json) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -314,10 +314,6 @@ async fn upsert_run(conn: &mut AnyConnection, run: &RunView) -> Result<(), Store
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Checks a `--db` URL: `sqlite://FILE` (WAL, created when missing) or `postgres://USER:PASS@HOST:PORT/DB`.

@@ -11,10 +11,10 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe};
 
-use app::protocol::archive::RunSeries;
-use app::protocol::event::{RequestRecord, RunEvent, WindowStats};
-use app::protocol::gpu::{GpuSample, TelemetryStatus};
-use app::protocol::record::RequestError;
+use protocol::archive::RunSeries;
+use protocol::event::{RequestRecord, RunEvent, WindowStats};
+use protocol::gpu::{GpuSample, TelemetryStatus};
+use protocol::record::RequestError;
 
 use super::{Backend, Store, StoreError};
 

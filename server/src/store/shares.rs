@@ -81,10 +81,49 @@ impl Store {
     /// Sets revoked_at (keeps the first revocation time); false when no share has the id.
     pub async fn revoke_share(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE shares SET revoked_at_ms = COALESCE(revoked_at_ms, $1) WHERE id = $2")
-            .bind(super::now_ms() as i64)
+            .bind(crate::clock::unix_ms() as i64)
             .bind(id)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+/// How long a looked-up share link is trusted before the archive is asked again.
+pub const SHARE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Entries kept before stale ones are swept out.
+const CACHE_SWEEP_AT: usize = 1024;
+
+/// Share links looked up in the last [`SHARE_CACHE_TTL`]: a viewer's page load makes a dozen requests, each would
+/// otherwise read every link of its cookie from the archive. One per server (in `AppState`); a revocation on this
+/// server clears its entry at once.
+#[derive(Debug, Default)]
+pub struct ShareCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<ShareRow>)>>,
+}
+
+impl ShareCache {
+    /// The link `id` (or `None` when the archive has none), from the cache when looked up recently.
+    pub async fn get(&self, store: &Store, id: &str) -> Result<Option<ShareRow>, StoreError> {
+        if let Ok(cache) = self.entries.lock() {
+            if let Some((_, row)) = cache.get(id).filter(|(at, _)| at.elapsed() < SHARE_CACHE_TTL) {
+                return Ok(row.clone());
+            }
+        }
+        let row = store.get_share(id).await?;
+        if let Ok(mut cache) = self.entries.lock() {
+            if cache.len() >= CACHE_SWEEP_AT {
+                cache.retain(|_, (at, _)| at.elapsed() < SHARE_CACHE_TTL);
+            }
+            cache.insert(id.to_owned(), (std::time::Instant::now(), row.clone()));
+        }
+        Ok(row)
+    }
+
+    /// Forgets the link `id`, so that a change to it holds from the next lookup on.
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut cache) = self.entries.lock() {
+            cache.remove(id);
+        }
     }
 }

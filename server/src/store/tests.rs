@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use app::protocol::archive::RunPatch;
-use app::protocol::event::{RequestRecord, RunEvent, WindowStats};
-use app::protocol::gpu::{GpuSample, TelemetryStatus};
-use app::protocol::live_run::{Progress, RunStatus, RunView};
-use app::protocol::record::{ErrorClass, RequestError, TokenSource};
+use protocol::archive::RunPatch;
+use protocol::event::{RequestRecord, RunEvent, WindowStats};
+use protocol::gpu::{GpuSample, TelemetryStatus};
+use protocol::live_run::{Progress, RunStatus, RunView};
+use protocol::record::{ErrorClass, RequestError, TokenSource};
 
 use super::*;
 
@@ -149,6 +149,8 @@ fn window(step: u32, t: u64) -> WindowStats {
         step,
         t_end_ms: t as f64 * 1000.0,
         unix_ms: 1_700_000_000_000 + t * 1000,
+        length_ms: 1000.0,
+        output_tokens: 10.0 * t as f64,
         output_tokens_per_s: 10.0 * t as f64,
         requests_per_s: 2.0,
         ttft_p50_ms: Some(12.5),

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use app::protocol::gpu::{EnergySource, EnergySummary, GpuInfo, GpuSample};
+use protocol::gpu::{EnergySource, EnergySummary, GpuInfo, GpuSample};
 
 use super::peaks::{peak_for, GpuPeak};
 

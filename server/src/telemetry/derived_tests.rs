@@ -90,20 +90,7 @@ fn only_selected_gpus_count() {
 }
 
 fn info(index: u32, name: &str) -> GpuInfo {
-    GpuInfo {
-        index,
-        name: name.into(),
-        uuid: format!("GPU-{index}"),
-        driver_version: "580".into(),
-        memory_total_bytes: None,
-        power_limit_w: None,
-        max_sm_clock_mhz: None,
-        max_mem_clock_mhz: None,
-        pci_bus_id: None,
-        architecture: None,
-        gpm_supported: true,
-        simulated: false,
-    }
+    GpuInfo { driver_version: "580".into(), gpm_supported: true, ..GpuInfo::named(index, name) }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use app::protocol::gpu::GpuProcess;
+use protocol::gpu::GpuProcess;
 
 use super::source::{DeviceFacts, GpmReading, MemReading, PcieReading, ReadError, Reading, Source, UtilReading};
 

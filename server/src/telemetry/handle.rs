@@ -7,10 +7,10 @@
 use std::{
     sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError},
     thread::JoinHandle,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
-use app::protocol::gpu::{GpuSample, TelemetryStatus};
+use protocol::gpu::{GpuSample, TelemetryStatus};
 use tokio::sync::broadcast;
 
 use super::{
@@ -28,10 +28,7 @@ pub type Batch = Arc<Vec<GpuSample>>;
 /// Ticks a slow subscriber may fall behind before it skips ahead (16 s at the default 4 Hz).
 const CHANNEL_TICKS: usize = 64;
 
-/// Milliseconds since the Unix epoch on this machine's wall clock.
-pub fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+use crate::clock::unix_ms;
 
 /// What the sampler thread and the handles share.
 #[derive(Debug)]

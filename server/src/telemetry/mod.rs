@@ -20,5 +20,5 @@ pub mod simulated;
 pub mod source;
 
 pub use config::{parse_interval, TelemetryConfig, TelemetryError, DEFAULT_INTERVAL};
-pub use handle::{unix_ms, Batch, ManualFeed, Telemetry};
+pub use handle::{Batch, ManualFeed, Telemetry};
 pub use simulated::SimLoad;

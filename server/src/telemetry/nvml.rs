@@ -13,7 +13,7 @@ use nvml_wrapper::{
     Device, GpmSample, Nvml,
 };
 
-use app::protocol::gpu::GpuProcess;
+use protocol::gpu::GpuProcess;
 
 use super::source::{DeviceFacts, GpmReading, MemReading, PcieReading, ReadError, Reading, Source, UtilReading};
 

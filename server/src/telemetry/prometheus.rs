@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use app::protocol::gpu::{GpuInfo, GpuSample, TelemetryStatus};
+use protocol::gpu::{GpuInfo, GpuSample, TelemetryStatus};
 
 /// `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -128,20 +128,7 @@ mod tests {
     use super::*;
 
     fn info(index: u32) -> GpuInfo {
-        GpuInfo {
-            index,
-            name: "NVIDIA \"H200\"".into(),
-            uuid: format!("GPU-{index}"),
-            driver_version: "580".into(),
-            memory_total_bytes: None,
-            power_limit_w: None,
-            max_sm_clock_mhz: None,
-            max_mem_clock_mhz: None,
-            pci_bus_id: None,
-            architecture: None,
-            gpm_supported: false,
-            simulated: false,
-        }
+        GpuInfo { driver_version: "580".into(), ..GpuInfo::named(index, "NVIDIA \"H200\"") }
     }
 
     #[test]

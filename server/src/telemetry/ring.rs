@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use app::protocol::gpu::GpuSample;
+use protocol::gpu::GpuSample;
 
 /// How much history is kept: 15 minutes.
 pub const KEEP_MS: u64 = 15 * 60 * 1_000;
@@ -98,6 +98,25 @@ fn stride(q: &VecDeque<GpuSample>, max: usize) -> Vec<GpuSample> {
     }
     // Index (k+1)·n/max − 1 for k in 0..max: strictly increasing because n > max, and the last is n − 1.
     (0..max).filter_map(|k| q.get((k + 1) * n / max - 1).cloned()).collect()
+}
+
+/// Keeps every `k`-th sample of each GPU so that no GPU has more than `max` (the last is always kept).
+pub fn thin_per_gpu(samples: Vec<protocol::gpu::GpuSample>, max: usize) -> Vec<GpuSample> {
+    let mut counts = std::collections::BTreeMap::<u32, usize>::new();
+    for s in &samples {
+        *counts.entry(s.index).or_default() += 1;
+    }
+    let mut seen = std::collections::BTreeMap::<u32, usize>::new();
+    samples
+        .into_iter()
+        .filter(|s| {
+            let n = counts[&s.index];
+            let k = n.div_ceil(max.max(1));
+            let i = seen.entry(s.index).or_default();
+            *i += 1;
+            k <= 1 || (*i - 1).is_multiple_of(k) || *i == n
+        })
+        .collect()
 }
 
 #[cfg(test)]

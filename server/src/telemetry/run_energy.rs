@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use app::protocol::gpu::{EnergySummary, GpuSample};
-use app::protocol::report::RunReport;
+use protocol::gpu::{EnergySummary, GpuSample};
+use protocol::report::RunReport;
 
 use super::{
     derived::{summarize, ModelLoad},
@@ -68,7 +68,7 @@ pub fn attach(telemetry: &Telemetry, reports: &mut [RunReport], now_ms: u64, gpu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::gpu::GpuProcess;
+    use protocol::gpu::GpuProcess;
 
     fn s(index: u32, procs: usize) -> GpuSample {
         let processes =

@@ -4,7 +4,7 @@
 //! Pure and clock-free: [`Sampler::tick`] is given the time, so tests drive it with a fake clock. The thread that
 //! calls it lives in [`super::handle`].
 
-use app::protocol::gpu::{GpuInfo, GpuProcess, GpuSample};
+use protocol::gpu::{GpuInfo, GpuProcess, GpuSample};
 
 use super::{
     config::TelemetryError,

@@ -8,7 +8,7 @@ use std::sync::{
     Arc,
 };
 
-use app::protocol::gpu::GpuProcess;
+use protocol::gpu::GpuProcess;
 
 use super::source::{DeviceFacts, GpmReading, MemReading, PcieReading, ReadError, Reading, Source, UtilReading};
 
@@ -247,7 +247,7 @@ impl Source for SimSource {
 mod tests {
     use super::*;
     use crate::telemetry::sampler::Sampler;
-    use app::protocol::gpu::GpuSample;
+    use protocol::gpu::GpuSample;
 
     fn run(s: &mut Sampler<SimSource>, from_ms: u64, to_ms: u64) -> Vec<Vec<GpuSample>> {
         (from_ms / 250..=to_ms / 250).map(|k| s.tick(k * 250, k * 250)).collect()

@@ -3,7 +3,7 @@
 //!
 //! Implementations: NVML ([`super::nvml`]), the demo source ([`super::simulated`]) and a fake for tests.
 
-use app::protocol::gpu::GpuProcess;
+use protocol::gpu::GpuProcess;
 
 /// Why one field could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,13 +5,13 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use app::protocol::archive::{LatencyCdf, RunSeries, RunSummary};
-use app::protocol::event::WindowStats;
-use app::protocol::gpu::{GpuSample, TelemetryStatus};
-use app::protocol::live_run::{RunResult, RunStatus, RunView, RunWsFrame};
+use protocol::archive::{LatencyCdf, RunSeries, RunSummary};
+use protocol::event::WindowStats;
+use protocol::gpu::{GpuSample, TelemetryStatus};
+use protocol::live_run::{RunResult, RunStatus, RunView, RunWsFrame};
 use server::store::{SeriesBatch, Store};
 
-use app::protocol::api::RunCreated;
+use protocol::api::RunCreated;
 
 use crate::helpers::{demo_spec, spawn_app, spawn_app_with, spawn_demo_app, TestApp};
 
@@ -136,6 +136,8 @@ fn window(t: u64) -> WindowStats {
         step: 0,
         t_end_ms: t as f64 * 1000.0,
         unix_ms: 1_700_000_000_000 + t * 1000,
+        length_ms: 1000.0,
+        output_tokens: 100.0,
         output_tokens_per_s: 100.0,
         requests_per_s: 1.0,
         ttft_p50_ms: Some(20.0),

@@ -1,8 +1,8 @@
 //! `GET /api/runs/{id}/export/charts.png`: a finished demo run's charts as one PNG drawn by the server.
 
-use app::protocol::api::ApiErrorBody;
-use app::protocol::archive::{LatencyCdf, RunSeries};
-use app::protocol::live_run::RunStatus;
+use protocol::api::ApiErrorBody;
+use protocol::archive::{LatencyCdf, RunSeries};
+use protocol::live_run::RunStatus;
 use server::export::png::{size, WIDTH};
 
 use crate::helpers::{demo_spec, spawn_demo_app};

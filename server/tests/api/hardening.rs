@@ -1,7 +1,7 @@
 //! Hardening: security headers on every response, the 2 MiB body limit, target API keys never served back, and
 //! user text escaped in server-rendered pages.
 
-use app::protocol::live_run::RunStatus;
+use protocol::live_run::RunStatus;
 
 use crate::helpers::{demo_spec, spawn_app, spawn_app_with, spawn_demo_app};
 

@@ -1,13 +1,12 @@
 //! `spawn_app()`: starts the real server on a free port with a fresh archive and a minimal site; plus the small
 //! HTTP helpers the run tests share (a demo spec, polling a run until a condition holds).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use app::protocol::live_run::RunView;
-use server::{cli::ServeArgs, startup::Application};
+use protocol::live_run::RunView;
+use server::startup::{Application, ServerConfig};
 
 /// Longest wait for anything a test polls for: generous, since tests share two cores with builds.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -34,27 +33,15 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_demo_app() -> TestApp {
     spawn_app_with(|args| {
         args.no_demo = false;
-        args.simulate_gpu = Some(1);
+        args.telemetry.simulate_gpus = Some(1);
     })
     .await
 }
 
 /// Like [`spawn_app`], with `configure` changing the arguments first.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let site = fake_site(dir.path().join("site"));
-    let mut args = ServeArgs {
-        host: "127.0.0.1".into(),
-        port: 0,
-        db: format!("sqlite://{}", dir.path().join("test.db").display()),
-        site_root: Some(site),
-        simulate_gpu: None,
-        no_demo: true,
-        gpu_interval: Duration::from_millis(250),
-        gpus: None,
-        token: None,
-        base_path: String::new(),
-    };
+    let mut args = server::testing::server_config(dir.path()).unwrap();
     configure(&mut args);
     let app = Application::build(&args).await.expect("app builds");
     let mut addr = app.addr();
@@ -114,28 +101,4 @@ impl TestApp {
     }
 }
 
-/// A run against `target` with short synthetic requests (16 tokens in, 8 out): about 0.2 s each on the demo.
-pub fn demo_spec(target: &str, concurrency: u32, requests: Option<u64>, duration_s: Option<f64>) -> Value {
-    json!({
-        "name": "api test",
-        "target": target,
-        "load": { "kind": "concurrency", "concurrency": concurrency },
-        "requests": requests,
-        "duration_s": duration_s,
-        "workload": {
-            "kind": "synthetic",
-            "input_tokens": { "min": 16, "max": 16 },
-            "output_tokens": { "min": 8, "max": 8 }
-        },
-        "ready_timeout_s": 10.0
-    })
-}
-
-/// Tests need no real wasm bundle: a site folder with the files the server looks for.
-fn fake_site(root: PathBuf) -> PathBuf {
-    std::fs::create_dir_all(root.join("pkg")).unwrap();
-    std::fs::write(root.join("pkg/tokenscope.js"), "export default function(){}").unwrap();
-    std::fs::write(root.join("pkg/tokenscope.css"), "body{}").unwrap();
-    std::fs::write(root.join("favicon.svg"), "<svg/>").unwrap();
-    root
-}
+pub use server::testing::demo_spec;

@@ -5,8 +5,8 @@ use futures::StreamExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{tungstenite, tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
-use app::protocol::gpu::TelemetryStatus;
-use app::protocol::live_run::{RunStatus, RunWsFrame};
+use protocol::gpu::TelemetryStatus;
+use protocol::live_run::{RunStatus, RunWsFrame};
 
 use crate::helpers::{demo_spec, spawn_app, spawn_demo_app, TestApp, PATIENCE};
 

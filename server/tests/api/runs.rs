@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use app::protocol::api::ApiErrorBody;
-use app::protocol::live_run::{RunResult, RunStatus, RunView};
+use protocol::api::ApiErrorBody;
+use protocol::live_run::{RunResult, RunStatus, RunView};
 
 use crate::helpers::{demo_spec, spawn_app, spawn_demo_app, TestApp};
 
@@ -16,7 +16,7 @@ fn fields(body: &ApiErrorBody) -> Vec<&str> {
     body.fields.iter().map(|f| f.field.as_str()).collect()
 }
 
-fn single(view: &RunView) -> &app::protocol::report::RunReport {
+fn single(view: &RunView) -> &protocol::report::RunReport {
     match view.result.as_ref().expect("a finished run has a result") {
         RunResult::Single(r) => r,
         RunResult::Sweep(_) => panic!("expected a single report"),
@@ -153,7 +153,7 @@ async fn a_run_against_the_demo_completes_with_its_result() {
     let target = app.demo_target().await;
     let resp = app.post_json("/api/runs", &demo_spec(&target, 4, Some(40), None)).await;
     assert_eq!(resp.status(), 201);
-    let created: app::protocol::api::RunCreated = resp.json().await.unwrap();
+    let created: protocol::api::RunCreated = resp.json().await.unwrap();
     assert_eq!(created.id.len(), 22, "{}", created.id);
     assert_eq!(created.url, format!("runs/{}", created.id));
 

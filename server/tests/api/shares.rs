@@ -7,9 +7,9 @@ use reqwest::{header, redirect::Policy, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use app::protocol::api::{ApiErrorBody, RunCreated};
-use app::protocol::live_run::{RunStatus, RunWsFrame};
-use app::protocol::share::{Role, SessionInfo, ShareView};
+use protocol::api::{ApiErrorBody, RunCreated};
+use protocol::live_run::{RunStatus, RunWsFrame};
+use protocol::share::{Role, SessionInfo, ShareView};
 
 use crate::helpers::{demo_spec, spawn_app_with, TestApp, PATIENCE};
 
@@ -41,7 +41,7 @@ async fn fixture_with(public: bool, base_path: &str) -> Fixture {
             args.token = Some(TOKEN.into());
         }
         args.no_demo = false;
-        args.simulate_gpu = Some(1);
+        args.telemetry.simulate_gpus = Some(1);
     })
     .await;
     let mut headers = header::HeaderMap::new();

@@ -3,7 +3,7 @@
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use app::protocol::{HealthResponse, LiveFrame};
+use protocol::{HealthResponse, LiveFrame};
 
 use crate::helpers::spawn_app;
 

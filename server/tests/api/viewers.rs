@@ -4,7 +4,7 @@
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use app::protocol::live_run::{RunStatus, RunWsFrame};
+use protocol::live_run::{RunStatus, RunWsFrame};
 
 use crate::helpers::{demo_spec, spawn_demo_app, PATIENCE};
 

@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use app::protocol::spec::Endpoint;
 use axum::{body::Body, routing::post, Router};
+use protocol::spec::Endpoint;
+use server::engine::target::NoTap;
 use server::engine::target::{ErrorClass, Target};
 use server::mock::MockConfig;
 
@@ -19,7 +20,7 @@ async fn sse_server(body: &'static str) -> String {
 
 #[tokio::test]
 async fn connection_refused_is_connect() {
-    let r = target(&closed_port(), Endpoint::Completions, true).execute(&prompt(4)).await;
+    let r = target(&closed_port(), Endpoint::Completions, true).execute(&prompt(4), &NoTap).await;
     let err = r.error.unwrap();
     assert_eq!(err.class, ErrorClass::Connect, "{}", err.message);
     assert!(r.chunks.is_empty());
@@ -29,7 +30,8 @@ async fn connection_refused_is_connect() {
 async fn a_slow_answer_is_timeout() {
     let base = spawn_mock(MockConfig { ttft_ms: 2000.0, ..Default::default() }).await;
     let started = Instant::now();
-    let r = target_with(&base, Endpoint::Completions, true, Duration::from_millis(300)).execute(&prompt(4)).await;
+    let r =
+        target_with(&base, Endpoint::Completions, true, Duration::from_millis(300)).execute(&prompt(4), &NoTap).await;
     assert_eq!(r.error.unwrap().class, ErrorClass::Timeout);
     assert!(started.elapsed() < Duration::from_millis(1900));
 }
@@ -37,7 +39,7 @@ async fn a_slow_answer_is_timeout() {
 #[tokio::test]
 async fn a_timeout_keeps_partial_chunks() {
     let base = spawn_mock(MockConfig { ttft_ms: 10.0, itl_ms: 100.0, ..Default::default() }).await;
-    let r = target_with(&base, Endpoint::Chat, true, Duration::from_millis(500)).execute(&prompt(100)).await;
+    let r = target_with(&base, Endpoint::Chat, true, Duration::from_millis(500)).execute(&prompt(100), &NoTap).await;
     assert_eq!(r.error.unwrap().class, ErrorClass::Timeout);
     assert!(!r.chunks.is_empty() && r.chunks.len() < 100, "{} chunks", r.chunks.len());
 }
@@ -45,7 +47,7 @@ async fn a_timeout_keeps_partial_chunks() {
 #[tokio::test]
 async fn server_errors_are_http_status_with_the_body() {
     let base = spawn_mock(MockConfig { error_rate: 1.0, ..fast() }).await;
-    let r = target(&base, Endpoint::Completions, true).execute(&prompt(4)).await;
+    let r = target(&base, Endpoint::Completions, true).execute(&prompt(4), &NoTap).await;
     let err = r.error.unwrap();
     assert_eq!((err.class, err.status), (ErrorClass::HttpStatus, Some(500)));
     assert!(err.message.contains("injected failure"), "{}", err.message);
@@ -55,7 +57,7 @@ async fn server_errors_are_http_status_with_the_body() {
 async fn long_error_bodies_are_cut_to_512_bytes() {
     let handler = || async { (axum::http::StatusCode::BAD_GATEWAY, "é".repeat(1000)) };
     let base = spawn_router(Router::new().route("/v1/completions", post(handler))).await;
-    let err = target(&base, Endpoint::Completions, true).execute(&prompt(4)).await.error.unwrap();
+    let err = target(&base, Endpoint::Completions, true).execute(&prompt(4), &NoTap).await.error.unwrap();
     assert_eq!(err.status, Some(502));
     assert_eq!(err.message, "é".repeat(256));
 }
@@ -63,16 +65,16 @@ async fn long_error_bodies_are_cut_to_512_bytes() {
 #[tokio::test]
 async fn chat_on_a_completions_only_server_is_404() {
     let base = spawn_mock(MockConfig { no_chat: true, ..fast() }).await;
-    let err = target(&base, Endpoint::Chat, true).execute(&prompt(4)).await.error.unwrap();
+    let err = target(&base, Endpoint::Chat, true).execute(&prompt(4), &NoTap).await.error.unwrap();
     assert_eq!((err.class, err.status), (ErrorClass::HttpStatus, Some(404)));
-    let ok = target(&base, Endpoint::Completions, true).execute(&prompt(4)).await;
+    let ok = target(&base, Endpoint::Completions, true).execute(&prompt(4), &NoTap).await;
     assert_eq!(ok.error, None);
 }
 
 #[tokio::test]
 async fn garbage_sse_is_parse() {
     let base = sse_server("data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: <html>oops</html>\n\n").await;
-    let r = target(&base, Endpoint::Completions, true).execute(&prompt(4)).await;
+    let r = target(&base, Endpoint::Completions, true).execute(&prompt(4), &NoTap).await;
     assert_eq!(r.error.unwrap().class, ErrorClass::Parse);
     assert_eq!(r.chunks.len(), 1);
 }
@@ -81,7 +83,7 @@ async fn garbage_sse_is_parse() {
 async fn a_stream_cut_before_done_is_stream_ended() {
     let base =
         sse_server("data: {\"choices\":[{\"text\":\" a\"}]}\n\ndata: {\"choices\":[{\"text\":\" b\"}]}\n\n").await;
-    let r = target(&base, Endpoint::Completions, true).execute(&prompt(4)).await;
+    let r = target(&base, Endpoint::Completions, true).execute(&prompt(4), &NoTap).await;
     assert_eq!(r.error.unwrap().class, ErrorClass::StreamEnded);
     assert_eq!((r.chunks.len(), r.output_tokens), (2, 2));
 }
@@ -89,14 +91,14 @@ async fn a_stream_cut_before_done_is_stream_ended() {
 #[tokio::test]
 async fn a_200_without_content_is_stream_ended() {
     let base = sse_server(": keep-alive\n\ndata: [DONE]\n\n").await;
-    let r = target(&base, Endpoint::Completions, true).execute(&prompt(4)).await;
+    let r = target(&base, Endpoint::Completions, true).execute(&prompt(4), &NoTap).await;
     assert_eq!(r.error.unwrap().class, ErrorClass::StreamEnded);
 }
 
 #[tokio::test]
 async fn an_error_object_in_the_stream_is_other() {
     let base = sse_server("data: {\"error\":{\"message\":\"CUDA out of memory\"}}\n\n").await;
-    let err = target(&base, Endpoint::Completions, true).execute(&prompt(4)).await.error.unwrap();
+    let err = target(&base, Endpoint::Completions, true).execute(&prompt(4), &NoTap).await.error.unwrap();
     assert_eq!(err.class, ErrorClass::Other);
     assert!(err.message.contains("CUDA out of memory"));
 }

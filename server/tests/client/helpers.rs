@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use app::protocol::spec::{Backend, Endpoint, RunSpec};
+use protocol::spec::{Backend, Endpoint, RunSpec};
 use server::engine::openai::{OpenAiTarget, TargetConfig};
 use server::engine::target::{Prompt, PromptBody};
 use server::mock::{serve_mock, MockConfig};

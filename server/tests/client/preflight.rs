@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use app::protocol::spec::Endpoint;
 use axum::{routing::get, Json, Router};
+use protocol::spec::Endpoint;
 use server::engine::preflight::{preflight, target_config, PreflightError};
 use server::mock::MockConfig;
 

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use app::protocol::spec::Endpoint;
+use protocol::spec::Endpoint;
+use server::engine::target::NoTap;
 use server::engine::target::{RequestResult, Target, TokenSource};
 use server::mock::MockConfig;
 
@@ -20,7 +21,7 @@ fn assert_ordered(r: &RequestResult) {
 #[tokio::test]
 async fn streamed_completions_count_exact_tokens() {
     let base = spawn_mock(MockConfig { ttft_ms: 50.0, itl_ms: 2.0, ..Default::default() }).await;
-    let r = target(&base, Endpoint::Completions, true).execute(&prompt(20)).await;
+    let r = target(&base, Endpoint::Completions, true).execute(&prompt(20), &NoTap).await;
     assert_eq!(r.error, None);
     assert_eq!(r.index, 3);
     assert_eq!((r.output_tokens, r.token_source), (20, TokenSource::Usage));
@@ -34,7 +35,7 @@ async fn streamed_completions_count_exact_tokens() {
 #[tokio::test]
 async fn streamed_chat_ignores_the_role_chunk_and_counts_multi_token_chunks() {
     let base = spawn_mock(MockConfig { ttft_ms: 40.0, itl_ms: 1.0, tokens_per_chunk: 4, ..Default::default() }).await;
-    let r = target(&base, Endpoint::Chat, true).execute(&prompt(10)).await;
+    let r = target(&base, Endpoint::Chat, true).execute(&prompt(10), &NoTap).await;
     assert_eq!(r.error, None);
     assert_eq!(r.chunks.len(), 3, "4 + 4 + 2 tokens");
     assert_eq!((r.output_tokens, r.token_source), (10, TokenSource::Usage));
@@ -47,7 +48,7 @@ async fn streamed_chat_ignores_the_role_chunk_and_counts_multi_token_chunks() {
 async fn non_streaming_is_one_chunk_at_arrival() {
     let base = spawn_mock(MockConfig { ttft_ms: 30.0, itl_ms: 1.0, ..Default::default() }).await;
     for endpoint in [Endpoint::Completions, Endpoint::Chat] {
-        let r = target(&base, endpoint, false).execute(&prompt(12)).await;
+        let r = target(&base, endpoint, false).execute(&prompt(12), &NoTap).await;
         assert_eq!(r.error, None, "{endpoint:?}");
         assert_eq!(r.chunks.len(), 1);
         assert_eq!(r.chunks[0].bytes as usize, (0..12).map(|i| format!(" w{i}").len()).sum::<usize>());
@@ -59,7 +60,7 @@ async fn non_streaming_is_one_chunk_at_arrival() {
 #[tokio::test]
 async fn without_usage_tokens_are_counted_from_chunks() {
     let base = spawn_mock(MockConfig { no_usage: true, tokens_per_chunk: 2, ..fast() }).await;
-    let r = target(&base, Endpoint::Completions, true).execute(&prompt(9)).await;
+    let r = target(&base, Endpoint::Completions, true).execute(&prompt(9), &NoTap).await;
     assert_eq!(r.error, None);
     assert_eq!((r.output_tokens, r.token_source), (5, TokenSource::Chunks));
     assert_eq!(r.prompt_tokens, None);
@@ -70,7 +71,7 @@ async fn many_concurrent_streams_share_the_client() {
     let base = spawn_mock(fast()).await;
     let t = target(&base, Endpoint::Chat, true);
     let p = prompt(16);
-    let results = futures::future::join_all((0..200).map(|_| t.execute(&p))).await;
+    let results = futures::future::join_all((0..200).map(|_| t.execute(&p, &NoTap))).await;
     assert!(results.iter().all(|r| r.error.is_none() && r.output_tokens == 16 && r.chunks.len() == 16));
 }
 
@@ -91,7 +92,7 @@ async fn sequential_requests_reuse_one_connection() {
     for endpoint in [Endpoint::Completions, Endpoint::Chat] {
         let t = target(&base, endpoint, true);
         for _ in 0..5 {
-            assert_eq!(t.execute(&prompt(4)).await.error, None);
+            assert_eq!(t.execute(&prompt(4), &NoTap).await.error, None);
         }
     }
     assert_eq!(accepted.load(Ordering::Relaxed), 2, "one connection per client: the body is read to its end");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use app::protocol::live_run::RunView;
+use protocol::live_run::RunView;
 
 /// Longest wait for anything a test polls for: generous, since tests share two cores with builds.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -218,22 +218,14 @@ impl Drop for Mock {
     }
 }
 
-/// A closed-loop run against `target` with short requests (16 tokens in, 8 out: ~15 ms each on the fast mock).
+/// A closed-loop run against `target` with short requests (16 tokens in, 8 out: ~15 ms each on the fast mock), with
+/// the patience a process under fault needs.
 pub fn spec(target: &str, concurrency: u32, requests: Option<u64>, duration_s: Option<f64>) -> Value {
-    json!({
-        "name": "fault test",
-        "target": target,
-        "load": { "kind": "concurrency", "concurrency": concurrency },
-        "requests": requests,
-        "duration_s": duration_s,
-        "workload": {
-            "kind": "synthetic",
-            "input_tokens": { "min": 16, "max": 16 },
-            "output_tokens": { "min": 8, "max": 8 }
-        },
-        "ready_timeout_s": 20.0,
-        "request_timeout_s": 30.0
-    })
+    let mut spec = server::testing::demo_spec(target, concurrency, requests, duration_s);
+    spec["name"] = json!("fault test");
+    spec["ready_timeout_s"] = json!(20.0);
+    spec["request_timeout_s"] = json!(30.0);
+    spec
 }
 
 /// A connection of the test's own to the archive file (as another process would open it).

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use app::protocol::live_run::{RunStatus, RunWsFrame};
+use protocol::live_run::{RunStatus, RunWsFrame};
 
 use crate::procs::{spec, stored_requests, workdir, Mock, Server, PATIENCE};
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use app::protocol::live_run::{RunStatus, RunView, RunWsFrame};
+use protocol::live_run::{RunStatus, RunView, RunWsFrame};
 
 use crate::procs::{open_db, spec, wait_stored, workdir, Mock, Server};
 

@@ -1,8 +1,8 @@
 //! The target failing under load: killed mid-run (the run ends `failed` with a verdict that names the target and
 //! keeps what completed), or hanging (each request ends with the `timeout` class and the run still ends).
 
-use app::protocol::live_run::{RunResult, RunStatus};
-use app::protocol::record::ErrorClass;
+use protocol::live_run::{RunResult, RunStatus};
+use protocol::record::ErrorClass;
 
 use crate::procs::{spec, wait_stored, workdir, Mock, Server};
 

@@ -4,13 +4,13 @@
 // Helpers outside `#[test]` functions set the tests up; a panic there is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{path::PathBuf, process::Command, time::Duration};
+use std::{process::Command, time::Duration};
 
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use app::protocol::gpu::{GpuSnapshot, GpuWsFrame, TelemetryStatus};
-use server::{cli::ServeArgs, startup::Application};
+use protocol::gpu::{GpuSnapshot, GpuWsFrame, TelemetryStatus};
+use server::startup::Application;
 
 fn tokenscope(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tokenscope")).args(args).output().expect("tokenscope runs")
@@ -76,22 +76,9 @@ fn bad_options_exit_2_with_the_fix() {
 /// Starts the real app on port 0 with two simulated GPUs sampled at 10 Hz.
 async fn spawn_simulated_app() -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let site: PathBuf = dir.path().join("site");
-    std::fs::create_dir_all(site.join("pkg")).unwrap();
-    std::fs::write(site.join("pkg/tokenscope.js"), "export default function(){}").unwrap();
-    std::fs::write(site.join("pkg/tokenscope.css"), "body{}").unwrap();
-    let args = ServeArgs {
-        host: "127.0.0.1".into(),
-        port: 0,
-        db: format!("sqlite://{}", dir.path().join("test.db").display()),
-        site_root: Some(site),
-        simulate_gpu: Some(2),
-        gpu_interval: Duration::from_millis(100),
-        gpus: None,
-        token: None,
-        base_path: String::new(),
-        no_demo: true,
-    };
+    let mut args = server::testing::server_config(dir.path()).unwrap();
+    args.telemetry.simulate_gpus = Some(2);
+    args.telemetry.interval = Duration::from_millis(100);
     let app = Application::build(&args).await.expect("app builds");
     let addr = app.addr();
     tokio::spawn(app.run_until(std::future::pending()));

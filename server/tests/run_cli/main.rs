@@ -220,8 +220,13 @@ fn failed_requests_are_counted_by_class() {
     let out =
         mock.run(&["--concurrency", "4", "--requests", "40", "--output-tokens", "4", "--json", json.to_str().unwrap()]);
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // About half failed: far above the default 10 % limit, so the run fails with a verdict that says so.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let verdict = report["verdict"].as_str().unwrap_or_default();
+    assert!(verdict.contains("above the 10.0 % limit") && verdict.contains("HTTP 500"), "{verdict}");
+    let rate = report["error_rate"].as_f64().unwrap();
     let failed = report["requests_failed"].as_u64().unwrap();
+    assert!((rate - failed as f64 / 40.0).abs() < 1e-9, "{report}");
     assert!(failed > 0 && report["requests_completed"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["errors"]["http_status"].as_u64(), Some(failed));
     assert_eq!(report["error_samples"][0]["status"], 500);
@@ -250,4 +255,27 @@ fn a_missed_slo_exits_1() {
     let out = mock.run(&["--concurrency", "2", "--requests", "6", "--output-tokens", "4", "--slo", "ttft_ms=0.001"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("MISSED"));
+}
+
+/// A failed request misses every objective: with 40 % failures the p99 objectives cannot be met, whatever the
+/// successes' latencies, and the run exits 1 even when the error-rate limit is lifted.
+#[test]
+fn failures_count_against_the_slo() {
+    let mock = Mock::start(&["--ttft-ms", "5", "--itl-ms", "1", "--error-rate", "0.4", "--seed", "7"]);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let path = json.to_str().unwrap();
+    let common =
+        ["--concurrency", "4", "--requests", "50", "--output-tokens", "8", "--slo", "ttft_ms=1000", "--no-save"];
+    let out = mock.run(&[&common[..], &["--json", path, "--max-error-rate", "1"]].concat());
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["slo_met"], false, "{report}");
+    assert_eq!(report["verdict"], Value::Null, "the error-rate limit is lifted: {report}");
+    assert!(report["goodput_rps"].as_f64().unwrap() < report["requests_per_s"].as_f64().unwrap() + 1e-9);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The same run under the default limit also gets the error-rate verdict.
+    let out = mock.run(&[&common[..], &["--json", path]].concat());
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(report["verdict"].as_str().is_some_and(|v| v.contains("% limit")), "{report}");
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -1,11 +1,11 @@
 //! The options of `tokenscope run` and their translation into a [`RunSpec`]: every problem comes back as a
-//! [`FieldError`] on the JSON field, which [`cli_flag`](app::protocol::validation::cli_flag) names as a flag.
+//! [`FieldError`] on the JSON field, which [`cli_flag`] names as a flag.
 
 use std::path::PathBuf;
 
-use app::protocol::spec::{Arrival, Backend, Endpoint, FieldError, LoadSpec, RunSpec, Slo, TokenRange, WorkloadSpec};
-use app::protocol::validation::MAX_CONCURRENCY;
 use clap::{Args, ValueEnum};
+use protocol::spec::{Arrival, Backend, Endpoint, FieldError, LoadSpec, RunSpec, Slo, TokenRange, WorkloadSpec};
+use protocol::validation::MAX_CONCURRENCY;
 
 /// Measured requests when neither `--requests`, `--duration` nor `--dataset` bounds the run.
 pub const DEFAULT_REQUESTS: u64 = 100;
@@ -34,40 +34,6 @@ Examples:
 Exit status: 0 success, 1 the run failed (nothing succeeded, early stop, or an SLO missed), 2 bad options,
 130 interrupted (Ctrl-C; what completed is still reported and written).
 Metric definitions: docs/metrics.md.";
-
-/// Which endpoint to drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EndpointArg {
-    /// Whichever answers a 1-token request (completions first).
-    Auto,
-    /// `POST /v1/completions`.
-    Completions,
-    /// `POST /v1/chat/completions`.
-    Chat,
-}
-
-/// The inference server behind the target (decides which fields force the output length).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendArg {
-    /// vLLM.
-    Vllm,
-    /// SGLang.
-    Sglang,
-    /// LMDeploy / TurboMind.
-    Lmdeploy,
-    /// TensorRT-LLM `trtllm-serve`.
-    Trtllm,
-    /// Hugging Face TGI.
-    Tgi,
-    /// llama.cpp server.
-    LlamaCpp,
-    /// Ollama.
-    Ollama,
-    /// `tokenscope mock`.
-    Mock,
-    /// Plain OpenAI fields only.
-    Generic,
-}
 
 /// How arrivals of a `--rate` load are spaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,10 +67,10 @@ pub struct RunArgs {
     pub model: Option<String>,
     /// Endpoint to drive.
     #[arg(long, value_enum, default_value = "auto")]
-    pub endpoint: EndpointArg,
+    pub endpoint: Endpoint,
     /// Server type: adds the fields it honours to force exactly --output-tokens tokens (ignore_eos…).
-    #[arg(long, value_enum, default_value = "generic")]
-    pub backend: BackendArg,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: Backend,
     /// Closed loop: keep N requests in flight (each completion sends the next).
     #[arg(long, value_name = "N", allow_negative_numbers = true, conflicts_with = "rate")]
     pub concurrency: Option<i64>,
@@ -138,9 +104,18 @@ pub struct RunArgs {
     /// ShareGPT JSON array; detected from the content. Without --requests/--duration each prompt is sent once.
     #[arg(long, value_name = "FILE")]
     pub dataset: Option<PathBuf>,
-    /// Seed of every random choice (prompts, lengths, arrivals): same seed, same run.
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of every random choice (prompts, lengths, arrivals): the seed a report records repeats its run exactly.
+    /// Default: a fresh seed per run, so no run resends an earlier run's prompts to a server's prefix cache.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// The model's tokenizer, for prompts of exactly --input-tokens tokens and exact output counts: a
+    /// tokenizer.json, a folder holding one (a Hugging Face model folder) or a Hugging Face model id (downloaded
+    /// once into the HF cache). Default: the server's own /tokenize when it has one, else an estimate (labelled).
+    #[arg(long, value_name = "PATH|DIR|ID")]
+    pub tokenizer: Option<String>,
+    /// Fail the run (verdict, exit status 1) when more than this fraction of its measured requests fail.
+    #[arg(long, value_name = "FRACTION", default_value_t = protocol::spec::DEFAULT_MAX_ERROR_RATE, allow_negative_numbers = true)]
+    pub max_error_rate: f64,
     /// Objectives for goodput and the pass/fail exit status, met at p99: ttft_ms=500,tpot_ms=50,e2e_ms=10000.
     #[arg(long, value_name = "OBJECTIVES", value_parser = parse_slo)]
     pub slo: Option<Slo>,
@@ -200,12 +175,8 @@ impl RunArgs {
             name: String::new(),
             target: self.target.trim().to_owned(),
             model: self.model.clone().filter(|m| !m.trim().is_empty()),
-            endpoint: match self.endpoint {
-                EndpointArg::Auto => Endpoint::Auto,
-                EndpointArg::Completions => Endpoint::Completions,
-                EndpointArg::Chat => Endpoint::Chat,
-            },
-            backend: backend(self.backend),
+            endpoint: self.endpoint,
+            backend: self.backend,
             api_key: self.api_key.clone().filter(|k| !k.is_empty()),
             stream: !self.no_stream,
             load: load.unwrap_or(LoadSpec::Concurrency { concurrency: 1 }),
@@ -216,10 +187,12 @@ impl RunArgs {
             warmup_s,
             workload,
             seed: self.seed,
+            tokenizer: self.tokenizer.clone(),
             slo: self.slo.unwrap_or_default(),
             request_timeout_s: self.request_timeout,
             ready_timeout_s: self.ready_timeout,
             fail_fast_after: FAIL_FAST_AFTER,
+            max_error_rate: self.max_error_rate,
         };
         for e in spec.validate() {
             if !errs.iter().any(|known: &FieldError| known.field == e.field) {
@@ -323,20 +296,6 @@ fn first_byte(path: &std::path::Path) -> std::io::Result<Option<u8>> {
     }
 }
 
-fn backend(b: BackendArg) -> Backend {
-    match b {
-        BackendArg::Vllm => Backend::Vllm,
-        BackendArg::Sglang => Backend::Sglang,
-        BackendArg::Lmdeploy => Backend::Lmdeploy,
-        BackendArg::Trtllm => Backend::Trtllm,
-        BackendArg::Tgi => Backend::Tgi,
-        BackendArg::LlamaCpp => Backend::LlamaCpp,
-        BackendArg::Ollama => Backend::Ollama,
-        BackendArg::Mock => Backend::Mock,
-        BackendArg::Generic => Backend::Generic,
-    }
-}
-
 /// `90`, `1.5` (seconds) or a humantime duration (`60s`, `5m`, `1h30m`), as seconds.
 pub fn parse_seconds(s: &str) -> Result<f64, String> {
     if let Ok(v) = s.trim().parse::<f64>() {
@@ -392,3 +351,34 @@ pub fn parse_slo(s: &str) -> Result<Slo, String> {
 #[cfg(test)]
 #[path = "args_tests.rs"]
 mod tests;
+
+/// The `tokenscope run` option that sets a spec field (`load.concurrency` → `--concurrency`), for messages.
+pub fn cli_flag(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "target" => "--target",
+        "model" => "--model",
+        "endpoint" => "--endpoint",
+        "backend" => "--backend",
+        "api_key" => "--api-key",
+        "stream" => "--no-stream",
+        "load" => "--concurrency/--rate",
+        "load.concurrency" => "--concurrency",
+        "load.rate_rps" => "--rate",
+        "load.arrival" => "--arrival",
+        "load.arrival.burstiness" => "--burstiness",
+        "sweep" => "--sweep",
+        "requests" => "--requests",
+        "duration_s" => "--duration",
+        "warmup_requests" | "warmup_s" => "--warmup",
+        "workload.input_tokens" => "--input-tokens",
+        "workload.output_tokens" => "--output-tokens",
+        "workload.path" => "--dataset",
+        "seed" => "--seed",
+        "tokenizer" => "--tokenizer",
+        "max_error_rate" => "--max-error-rate",
+        "slo" | "slo.ttft_ms" | "slo.tpot_ms" | "slo.e2e_ms" => "--slo",
+        "request_timeout_s" => "--request-timeout",
+        "ready_timeout_s" => "--ready-timeout",
+        _ => return None,
+    })
+}

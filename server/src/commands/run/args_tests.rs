@@ -82,7 +82,10 @@ fn an_open_loop_with_everything() {
     .unwrap();
     assert_eq!(spec.load, LoadSpec::Rate { rate_rps: 2.5, arrival: Arrival::Gamma { burstiness: 0.5 } });
     assert_eq!((spec.requests, spec.duration_s, spec.warmup_s), (None, Some(30.0), 5.0));
-    assert_eq!((spec.endpoint, spec.backend, spec.stream, spec.seed), (Endpoint::Chat, Backend::LlamaCpp, false, 9));
+    assert_eq!(
+        (spec.endpoint, spec.backend, spec.stream, spec.seed),
+        (Endpoint::Chat, Backend::LlamaCpp, false, Some(9))
+    );
     assert_eq!(spec.sweep, [1.0, 2.0, 4.0]);
     assert_eq!(spec.slo.e2e_ms, Some(900.0));
 }
@@ -126,4 +129,20 @@ fn datasets_are_detected() {
     assert_eq!(fields(&["--concurrency", "1", "--dataset", csv.to_str().unwrap()]), ["workload.path"]);
     let range = ["--concurrency", "1", "--output-tokens", "1..9", "--dataset", share.to_str().unwrap()];
     assert_eq!(fields(&range), ["workload.output_tokens"]);
+}
+
+#[test]
+fn every_field_maps_to_a_flag() {
+    use protocol::spec::{Arrival, LoadSpec};
+    let mut s = args(&["--concurrency", "1", "--requests", "1"]).to_spec().unwrap();
+    s.target = "x".into();
+    s.requests = Some(0);
+    s.load = LoadSpec::Rate { rate_rps: 0.0, arrival: Arrival::Gamma { burstiness: -1.0 } };
+    let errs = s.validate();
+    assert!(!errs.is_empty());
+    for e in errs {
+        assert!(cli_flag(&e.field).is_some(), "{}", e.field);
+    }
+    assert_eq!(cli_flag("load.concurrency"), Some("--concurrency"));
+    assert_eq!(cli_flag("nope"), None);
 }

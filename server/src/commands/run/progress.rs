@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use app::protocol::event::RunEvent;
-use app::protocol::spec::RunSpec;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use protocol::event::RunEvent;
+use protocol::spec::RunSpec;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::engine::runner::{describe, step_loads};

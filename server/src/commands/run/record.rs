@@ -3,30 +3,26 @@
 
 use clap::Args;
 
-use app::protocol::live_run::{Progress, RunResult, RunView};
-use app::protocol::spec::RunSpec;
+use protocol::live_run::{RunResult, RunView};
+use protocol::spec::RunSpec;
 
+use crate::commands::args::{DbArgs, TelemetryArgs};
 use crate::hub::new_run_id;
 use crate::store::{SeriesBatch, Store};
-use crate::telemetry::{run_energy::ModelSize, Telemetry, TelemetryConfig, DEFAULT_INTERVAL};
+use crate::telemetry::{run_energy::ModelSize, Telemetry, DEFAULT_INTERVAL};
 
 /// Options of `tokenscope run` about telemetry and the archive.
 #[derive(Debug, Clone, Args)]
 pub struct RecordArgs {
-    /// Run archive to save the run in, shared with `tokenscope serve` (sqlite://FILE or
-    /// postgres://USER:PASS@HOST:PORT/DB).
-    #[arg(long, default_value = "sqlite://tokenscope.db", env = "TOKENSCOPE_DB")]
-    pub db: String,
+    /// The archive to save the run in.
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Do not save the run in the archive.
     #[arg(long)]
     pub no_save: bool,
-    /// Simulate N GPUs instead of reading NVML (a demo: marked simulated in the report).
-    #[arg(long, value_name = "N")]
-    pub simulate_gpu: Option<u32>,
-    /// GPUs whose energy counts towards J/token, e.g. 0,1 (default: those holding processes during the run,
-    /// else all).
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub gpus: Option<Vec<u32>>,
+    /// Which GPUs are read, and count towards J/token (`--gpus`, `--simulate-gpu`).
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
     /// The served model's parameter count, e.g. 8e9 or 8B, for estimated MBU/MFU (BF16 weights assumed).
     #[arg(long, value_name = "N", value_parser = parse_params)]
     pub model_params: Option<f64>,
@@ -53,9 +49,8 @@ impl RecordArgs {
     }
 
     /// Starts GPU telemetry for the run (NVML, simulated, or unavailable — never an error for a missing GPU).
-    pub async fn telemetry(&self) -> anyhow::Result<Telemetry> {
-        let config =
-            TelemetryConfig { interval: DEFAULT_INTERVAL, gpus: self.gpus.clone(), simulate_gpus: self.simulate_gpu };
+    pub async fn start_telemetry(&self) -> anyhow::Result<Telemetry> {
+        let config = self.telemetry.config(DEFAULT_INTERVAL);
         Ok(tokio::task::spawn_blocking(move || Telemetry::start(&config)).await??)
     }
 
@@ -71,45 +66,10 @@ impl RecordArgs {
         if self.no_save {
             return Ok(None);
         }
-        let store = Store::connect(&self.db).await?;
-        let view = archived_view(spec, result, preflight_states);
+        let store = Store::connect(&self.db.db).await?;
+        let view = RunView::ended(new_run_id(), spec.clone(), result.clone(), preflight_states);
         store.save_run_with_series(&view, series).await?;
         Ok(Some(view.id))
-    }
-}
-
-/// The archive's view of a finished CLI run.
-pub fn archived_view(spec: &RunSpec, result: &RunResult, preflight_states: Vec<String>) -> RunView {
-    let (started, verdict, reports) = match result {
-        RunResult::Single(r) => (r.started_at_ms, r.verdict.clone(), vec![r.as_ref()]),
-        RunResult::Sweep(s) => (s.started_at_ms, s.verdict.clone(), s.steps.iter().collect()),
-    };
-    let completed: u64 = reports.iter().map(|r| r.requests_completed).sum();
-    let failed: u64 = reports.iter().map(|r| r.requests_failed).sum();
-    let status = result.status();
-    let progress = Progress {
-        done: completed + failed,
-        failed,
-        elapsed_s: reports.iter().map(|r| r.duration_s).sum(),
-        steps: reports.len() as u32,
-        output_tokens: reports.iter().map(|r| r.output_tokens).sum(),
-        ..Progress::default()
-    };
-    let error_samples = reports.iter().flat_map(|r| r.error_samples.iter().cloned()).collect();
-    RunView {
-        id: new_run_id(),
-        spec: spec.clone(),
-        status,
-        started_unix_ms: started,
-        progress,
-        preflight_states,
-        verdict,
-        error_samples,
-        result: Some(result.clone()),
-        demo: false,
-        notes: String::new(),
-        tags: Vec::new(),
-        storage_error: None,
     }
 }
 

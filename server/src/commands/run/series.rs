@@ -7,8 +7,8 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use app::protocol::event::RunEvent;
-use app::protocol::gpu::GpuSample;
+use protocol::event::RunEvent;
+use protocol::gpu::GpuSample;
 
 use crate::store::SeriesBatch;
 use crate::telemetry::Telemetry;

@@ -1,9 +1,9 @@
 //! The summary `tokenscope run` prints at the end: latency percentiles, throughput, errors and the verdict for one
 //! run; one row per step for a sweep, the best step marked.
 
-use app::protocol::report::{LatencyStats, RunReport, SweepReport};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
+use protocol::report::{LatencyStats, RunReport, SweepReport};
 
 use crate::engine::runner::describe;
 use crate::engine::verdict::class_name;
@@ -43,14 +43,46 @@ pub fn render_report(r: &RunReport) -> String {
         ),
     ]);
     t.add_row(["duration".to_owned(), format!("{:.2} s (measured window)", r.duration_s)]);
-    t.add_row(["output tokens/s".to_owned(), format!("{:.1}", r.output_tokens_per_s)]);
+    t.add_row([
+        "output tokens/s".to_owned(),
+        format!("{:.1} (first measured send → last completion)", r.output_tokens_per_s),
+    ]);
+    if let (Some(rate), Some(secs)) = (r.steady_output_tokens_per_s, r.steady_duration_s) {
+        t.add_row(["  steady state".to_owned(), format!("{rate:.1} over {secs:.1} s at the target load")]);
+    }
     t.add_row(["total tokens/s".to_owned(), format!("{:.1}", r.total_tokens_per_s)]);
     t.add_row(["requests/s".to_owned(), format!("{:.2}", r.requests_per_s)]);
     t.add_row(["tokens".to_owned(), format!("{} in, {} out", r.input_tokens, r.output_tokens)]);
+    t.add_row(["prompt tokens from".to_owned(), source_text(&r.input_tokens_source)]);
     t.add_row([
-        "token counts from".to_owned(),
-        format!("usage: {}, chunks: {}", r.token_source_usage, r.token_source_chunks),
+        "output tokens from".to_owned(),
+        format!(
+            "{} (usage: {}, tokenizer: {}, chunks: {})",
+            source_text(&r.output_tokens_source),
+            r.token_source_usage,
+            r.token_source_tokenizer,
+            r.token_source_chunks
+        ),
     ]);
+    if let Some(o) = r.prompt_overhead_tokens {
+        t.add_row([
+            "prompt overhead".to_owned(),
+            format!("{o:+.1} tokens per request (server's count − the prompt's)"),
+        ]);
+    }
+    if let Some(ratio) = r.output_length_ratio {
+        t.add_row([
+            "output length".to_owned(),
+            format!(
+                "{:.1} % of requests got a different length than asked; received/asked {:.2}",
+                r.output_length_mismatch_rate * 100.0,
+                ratio
+            ),
+        ]);
+    }
+    if r.requests_failed > 0 {
+        t.add_row(["error rate".to_owned(), format!("{:.1} %", r.error_rate * 100.0)]);
+    }
     if let Some(g) = r.goodput_rps {
         t.add_row(["goodput".to_owned(), format!("{g:.2} req/s within every SLO")]);
     }
@@ -63,6 +95,15 @@ pub fn render_report(r: &RunReport) -> String {
     for s in &r.error_samples {
         let status = s.status.map(|c| format!("HTTP {c}: ")).unwrap_or_default();
         t.add_row([format!("  e.g. {}", class_name(s.class)), format!("{status}{}", s.message)]);
+    }
+    if r.client_lag_ms.count > 0 {
+        t.add_row([
+            "client lag".to_owned(),
+            format!(
+                "p99 {:.2} ms, max {:.1} ms (the client runtime's own wake-up delay)",
+                r.client_lag_ms.p99, r.client_lag_ms.max
+            ),
+        ]);
     }
     if let Some(reason) = &r.client_bound_reason {
         t.add_row(["CLIENT-BOUND".to_owned(), reason.clone()]);
@@ -87,8 +128,18 @@ pub fn render_report(r: &RunReport) -> String {
     out
 }
 
+/// A token-count source as the table names it; `estimate` and `chunks` say that they are not exact.
+fn source_text(source: &str) -> String {
+    match source {
+        "estimate" => "ESTIMATE (no tokenizer: give --tokenizer for exact counts)".to_owned(),
+        "chunks" => "CHUNKS (no usage, no tokenizer: one token per chunk; give --tokenizer)".to_owned(),
+        "" => "n/a".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 /// Energy and efficiency of the window on the selected GPUs, in one line.
-fn gpu_line(g: &app::protocol::gpu::EnergySummary) -> String {
+fn gpu_line(g: &protocol::gpu::EnergySummary) -> String {
     let opt =
         |v: Option<f64>, unit: &str, d: usize| v.map(|x| format!("{x:.d$} {unit}")).unwrap_or_else(|| "n/a".into());
     let mut line = format!(
@@ -207,9 +258,9 @@ fn ms(v: f64) -> String {
 mod tests {
     use std::collections::BTreeMap;
 
-    use app::protocol::record::ErrorClass;
-    use app::protocol::report::{ErrorSample, WorkloadInfo};
-    use app::protocol::spec::{LoadSpec, Slo};
+    use protocol::record::ErrorClass;
+    use protocol::report::{ErrorSample, WorkloadInfo};
+    use protocol::spec::{LoadSpec, Slo};
 
     use super::*;
 
@@ -244,14 +295,8 @@ mod tests {
                 message: "boom".into(),
             }],
             token_source_usage: 4,
-            token_source_chunks: 0,
-            client_bound: false,
-            client_bound_reason: None,
-            verdict: None,
-            stopped: false,
             workload: WorkloadInfo::default(),
-            preflight: None,
-            gpu: None,
+            ..RunReport::default()
         }
     }
 

@@ -4,7 +4,7 @@
 use axum::extract::Query;
 use axum::http::{Method, Uri};
 
-use app::protocol::share::{ShareView, SHARE_PREFIX};
+use protocol::share::{ShareView, SHARE_PREFIX};
 
 /// What a share-link viewer may do with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub fn decide(method: &Method, uri: &Uri, shares: &[ShareView]) -> Decision {
 /// The run ids of a compare page's `?runs=a,b` (as the page itself reads them).
 fn compare_ids(uri: &Uri) -> Vec<String> {
     let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(uri) else { return Vec::new() };
-    pairs.into_iter().find(|(k, _)| k == "runs").map(|(_, v)| app::pages::compare::parse_ids(&v)).unwrap_or_default()
+    pairs.into_iter().find(|(k, _)| k == "runs").map(|(_, v)| protocol::share::parse_ids(&v)).unwrap_or_default()
 }
 
 /// True when one of the `revoked` links would have let this request read a run (not merely a static file, the

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::Endpoint;
+use super::spec::{Backend, Endpoint};
 
 /// The result of checking a target before load is fired at it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +24,17 @@ pub struct PreflightReport {
     pub endpoint: Endpoint,
     /// Endpoints that answered a 1-token request.
     pub endpoints_working: Vec<Endpoint>,
+    /// The backend preset requests use: the one asked for, or the one detected for `auto` (never `Auto`, except
+    /// in reports written before detection existed).
+    #[serde(default)]
+    pub backend: Backend,
+    /// What the server looks like from what it exposes; `None` when nothing was recognised.
+    #[serde(default)]
+    pub backend_detected: Option<Backend>,
+    /// What the detection relied on, one fact a line (`GET /version: {"version": "0.6.3"}`,
+    /// `/v1/models owned_by "vllm"`).
+    #[serde(default)]
+    pub backend_evidence: Vec<String>,
     /// The server sent `usage` in a streamed answer (else output tokens are counted from chunks).
     pub usage_reported: bool,
     /// Output tokens asked for in the length check.

@@ -1,6 +1,6 @@
 //! Checks of a [`RunSpec`] before anything is sent: pure, no I/O (it runs in the browser too). Each problem is a
-//! [`FieldError`] named as the JSON field, with a message that says the fix; [`cli_flag`] names the matching
-//! `tokenscope run` option for terminal messages.
+//! [`FieldError`] named as the JSON field, with a message that says the fix (the CLI names the matching
+//! `tokenscope run` option itself).
 
 use super::spec::{Arrival, FieldError, LoadSpec, RunSpec, TokenRange, WorkloadSpec, MAX_NAME_CHARS};
 
@@ -35,6 +35,15 @@ impl RunSpec {
         if !(self.warmup_s.is_finite() && self.warmup_s >= 0.0) {
             errs.push("warmup_s", "must be 0 or a positive number of seconds");
         }
+        if !(self.max_error_rate.is_finite() && (0.0..=1.0).contains(&self.max_error_rate)) {
+            errs.push("max_error_rate", "must be a fraction between 0 and 1, e.g. 0.1 for 10 % failed requests");
+        }
+        if self.tokenizer.as_deref().is_some_and(|t| t.trim().is_empty() || t.len() > 4096) {
+            errs.push(
+                "tokenizer",
+                "give a tokenizer.json path, a folder holding one, or a Hugging Face model id — or leave it out",
+            );
+        }
         positive(&mut errs, "request_timeout_s", self.request_timeout_s, "seconds, e.g. 600");
         positive(&mut errs, "ready_timeout_s", self.ready_timeout_s, "seconds, e.g. 60");
         for (field, v) in
@@ -46,35 +55,6 @@ impl RunSpec {
         }
         errs.0
     }
-}
-
-/// The `tokenscope run` option that sets a spec field (`load.concurrency` → `--concurrency`), for messages.
-pub fn cli_flag(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "target" => "--target",
-        "model" => "--model",
-        "endpoint" => "--endpoint",
-        "backend" => "--backend",
-        "api_key" => "--api-key",
-        "stream" => "--no-stream",
-        "load" => "--concurrency/--rate",
-        "load.concurrency" => "--concurrency",
-        "load.rate_rps" => "--rate",
-        "load.arrival" => "--arrival",
-        "load.arrival.burstiness" => "--burstiness",
-        "sweep" => "--sweep",
-        "requests" => "--requests",
-        "duration_s" => "--duration",
-        "warmup_requests" | "warmup_s" => "--warmup",
-        "workload.input_tokens" => "--input-tokens",
-        "workload.output_tokens" => "--output-tokens",
-        "workload.path" => "--dataset",
-        "seed" => "--seed",
-        "slo" | "slo.ttft_ms" | "slo.tpot_ms" | "slo.e2e_ms" => "--slo",
-        "request_timeout_s" => "--request-timeout",
-        "ready_timeout_s" => "--ready-timeout",
-        _ => return None,
-    })
 }
 
 #[derive(Default)]
@@ -192,7 +172,9 @@ mod tests {
                 input_tokens: TokenRange::fixed(128),
                 output_tokens: TokenRange { min: 16, max: 64 },
             },
-            seed: 1,
+            seed: Some(1),
+            tokenizer: None,
+            max_error_rate: 0.1,
             slo: Slo::default(),
             request_timeout_s: 600.0,
             ready_timeout_s: 60.0,
@@ -299,20 +281,5 @@ mod tests {
             fields(&s),
             ["requests", "duration_s", "warmup_s", "request_timeout_s", "ready_timeout_s", "slo.ttft_ms"]
         );
-    }
-
-    #[test]
-    fn every_field_maps_to_a_flag() {
-        let s = RunSpec {
-            target: "x".into(),
-            requests: Some(0),
-            load: LoadSpec::Rate { rate_rps: 0.0, arrival: Arrival::Gamma { burstiness: -1.0 } },
-            ..spec()
-        };
-        for e in s.validate() {
-            assert!(cli_flag(&e.field).is_some(), "{}", e.field);
-        }
-        assert_eq!(cli_flag("load.concurrency"), Some("--concurrency"));
-        assert_eq!(cli_flag("nope"), None);
     }
 }

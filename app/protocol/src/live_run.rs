@@ -145,6 +145,95 @@ pub struct RunView {
     pub storage_error: Option<String>,
 }
 
+impl RunView {
+    /// A run about to start: in preflight, progress planned from the spec's limits (per step, times the steps).
+    pub fn starting(id: String, spec: RunSpec, started_unix_ms: u64, demo: bool) -> Self {
+        let steps = spec.sweep.len().max(1) as u32;
+        let progress = Progress {
+            steps,
+            total: spec.requests.map(|r| (r + spec.warmup_requests) * u64::from(steps)),
+            planned_s: spec.duration_s.map(|d| (d + spec.warmup_s) * f64::from(steps)),
+            ..Progress::default()
+        };
+        RunView::with(
+            id,
+            spec,
+            RunStatus::Preflight,
+            started_unix_ms,
+            progress,
+            Vec::new(),
+            None,
+            Vec::new(),
+            None,
+            demo,
+        )
+    }
+
+    /// A run that has ended with `result` (a CLI run, an imported report): status, progress and error samples
+    /// taken from the result.
+    pub fn ended(id: String, spec: RunSpec, result: RunResult, preflight_states: Vec<String>) -> Self {
+        let (started, verdict, reports) = match &result {
+            RunResult::Single(r) => (r.started_at_ms, r.verdict.clone(), vec![r.as_ref()]),
+            RunResult::Sweep(s) => (s.started_at_ms, s.verdict.clone(), s.steps.iter().collect()),
+        };
+        let completed: u64 = reports.iter().map(|r| r.requests_completed).sum();
+        let failed: u64 = reports.iter().map(|r| r.requests_failed).sum();
+        let progress = Progress {
+            done: completed + failed,
+            failed,
+            elapsed_s: reports.iter().map(|r| r.duration_s).sum(),
+            steps: reports.len() as u32,
+            output_tokens: reports.iter().map(|r| r.output_tokens).sum(),
+            ..Progress::default()
+        };
+        let error_samples = reports.iter().flat_map(|r| r.error_samples.iter().cloned()).collect();
+        let status = result.status();
+        RunView::with(
+            id,
+            spec,
+            status,
+            started,
+            progress,
+            preflight_states,
+            verdict,
+            error_samples,
+            Some(result),
+            false,
+        )
+    }
+
+    // One place that lists every field: the two constructors above differ only in these values.
+    #[allow(clippy::too_many_arguments)] // reason: private, called twice, each argument a field of the view
+    fn with(
+        id: String,
+        spec: RunSpec,
+        status: RunStatus,
+        started_unix_ms: u64,
+        progress: Progress,
+        preflight_states: Vec<String>,
+        verdict: Option<String>,
+        error_samples: Vec<ErrorSample>,
+        result: Option<RunResult>,
+        demo: bool,
+    ) -> Self {
+        RunView {
+            id,
+            spec,
+            status,
+            started_unix_ms,
+            progress,
+            preflight_states,
+            verdict,
+            error_samples,
+            result,
+            demo,
+            notes: String::new(),
+            tags: Vec::new(),
+            storage_error: None,
+        }
+    }
+}
+
 /// Frames of `/ws/runs/{id}`, JSON text tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

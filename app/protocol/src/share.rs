@@ -13,6 +13,17 @@ pub const MAX_LABEL_CHARS: usize = 200;
 pub const KIND_RUN: &str = "run";
 /// What a link opens: a comparison of runs.
 pub const KIND_COMPARE: &str = "compare";
+
+/// The run ids of `?runs=a,b,…`: split on commas, trimmed, empty and repeated ones dropped.
+pub fn parse_ids(param: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in param.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    ids
+}
 /// Where a share link opens, before its id: `/s/{id}`.
 pub const SHARE_PREFIX: &str = "/s/";
 

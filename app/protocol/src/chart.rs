@@ -1,4 +1,9 @@
-//! Min/max-preserving downsampling for long series: a 30-minute run stays cheap to draw and keeps its spikes.
+//! What every chart of tokenscope shares, in the browser and in the server's PNG: the series colours and
+//! min/max-preserving downsampling (a 30-minute run stays cheap to draw and keeps its spikes).
+
+/// Colours for series, in order; readable on the dark background.
+pub const PALETTE: [(u8, u8, u8); 6] =
+    [(76, 194, 255), (62, 207, 142), (245, 165, 36), (240, 82, 107), (180, 140, 255), (200, 200, 200)];
 
 /// Reduces `points` (sorted by x) to at most about `2 * buckets` points: for each of `buckets` equal x-ranges,
 /// the lowest and the highest point, in x order. Short series come back unchanged.

@@ -8,8 +8,22 @@ use serde::{Deserialize, Serialize};
 pub enum TokenSource {
     /// The server's `usage.completion_tokens`.
     Usage,
-    /// Counted content chunks (the server sent no usage).
+    /// Counted content chunks (the server sent no usage and no tokenizer was at hand): one token per chunk, too
+    /// few on servers that send several tokens per chunk.
     Chunks,
+    /// The tokenizer over the streamed text (the server sent no usage).
+    Tokenizer,
+}
+
+impl TokenSource {
+    /// The name reports use (`usage`, `chunks`, `tokenizer`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Usage => "usage",
+            TokenSource::Chunks => "chunks",
+            TokenSource::Tokenizer => "tokenizer",
+        }
+    }
 }
 
 /// What kind of failure a request met; the classes a report counts errors by.

@@ -49,6 +49,27 @@ pub struct GpuInfo {
     pub simulated: bool,
 }
 
+impl GpuInfo {
+    /// A GPU known only by index and name (uuid `GPU-{index}`, nothing else reported): the base of fixtures and
+    /// of sources that learn the rest later.
+    pub fn named(index: u32, name: impl Into<String>) -> Self {
+        GpuInfo {
+            index,
+            name: name.into(),
+            uuid: format!("GPU-{index}"),
+            driver_version: String::new(),
+            memory_total_bytes: None,
+            power_limit_w: None,
+            max_sm_clock_mhz: None,
+            max_mem_clock_mhz: None,
+            pci_bus_id: None,
+            architecture: None,
+            gpm_supported: false,
+            simulated: false,
+        }
+    }
+}
+
 /// A process holding a context on a GPU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GpuProcess {

@@ -7,6 +7,7 @@ pub const MAX_NAME_CHARS: usize = 200;
 
 /// Which OpenAI-compatible endpoint requests go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     /// Found by preflight: whichever of chat / completions answers a 1-token request.
@@ -20,10 +21,15 @@ pub enum Endpoint {
 
 /// The inference server behind the target, for the request fields each honours to force the output length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
-    /// Plain OpenAI fields only.
+    /// Found by preflight from what the server exposes (`/version`, `/v1/models` `owned_by`, `/props`, `/info`…);
+    /// `generic` when nothing is recognised. Requests never go out as `auto`: until preflight resolves it, it sends
+    /// the plain OpenAI fields of `generic`.
     #[default]
+    Auto,
+    /// Plain OpenAI fields only.
     Generic,
     /// vLLM (`ignore_eos`, `min_tokens`).
     Vllm,
@@ -75,6 +81,13 @@ pub enum LoadSpec {
         /// Spacing of arrivals.
         arrival: Arrival,
     },
+}
+
+impl Default for LoadSpec {
+    /// One request at a time.
+    fn default() -> Self {
+        LoadSpec::Concurrency { concurrency: 1 }
+    }
 }
 
 /// A length: fixed, or drawn uniformly from an inclusive range.
@@ -180,9 +193,17 @@ pub struct RunSpec {
     pub warmup_s: f64,
     /// Prompts.
     pub workload: WorkloadSpec,
-    /// Seed of every random choice (prompts, lengths, arrivals).
+    /// Seed of every random choice (prompts, lengths, arrivals). `None`: a fresh seed is drawn when the run starts
+    /// (and recorded in the run's spec and report), so a second run never resends the first one's prompts to a
+    /// server with a prefix cache; give the recorded seed to repeat a run exactly.
     #[serde(default)]
-    pub seed: u64,
+    pub seed: Option<u64>,
+    /// The model's tokenizer, for prompts of exactly the asked length and exact token counts: a `tokenizer.json`
+    /// file, a folder holding one (a Hugging Face model folder), or a Hugging Face model id (downloaded once into
+    /// the Hugging Face cache). `None`: the target's own tokenize endpoint when it has one, else an estimate that
+    /// the report labels as such.
+    #[serde(default)]
+    pub tokenizer: Option<String>,
     /// Objectives for goodput and the pass/fail verdict.
     #[serde(default)]
     pub slo: Slo,
@@ -195,7 +216,14 @@ pub struct RunSpec {
     /// Stop the run when the first this-many requests all fail (0 = never).
     #[serde(default = "default_fail_fast")]
     pub fail_fast_after: u32,
+    /// A run (a sweep step) whose measured requests fail more often than this fraction ends with a verdict and
+    /// counts as failed (exit status 1), whatever its SLOs.
+    #[serde(default = "default_max_error_rate")]
+    pub max_error_rate: f64,
 }
+
+/// Default of [`RunSpec::max_error_rate`]: 10 % failed requests.
+pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.10;
 
 fn yes() -> bool {
     true
@@ -208,6 +236,9 @@ fn default_ready_timeout() -> f64 {
 }
 fn default_fail_fast() -> u32 {
     20
+}
+fn default_max_error_rate() -> f64 {
+    DEFAULT_MAX_ERROR_RATE
 }
 
 /// One problem with one field of a spec: what the form shows beside the field and the CLI prints.

@@ -52,10 +52,13 @@ pub struct WorkloadInfo {
     pub prompt_count: u64,
     /// SHA-256 (hex) of the prompt set: same value, same prompts.
     pub prompt_set_sha256: String,
+    /// How the prompts' lengths were counted: `tokenizer`, `server` (the target's tokenize endpoint) or `estimate`.
+    #[serde(default)]
+    pub tokens_source: String,
 }
 
 /// The result of one run, or of one step of a sweep. Warmup requests are excluded from every figure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct RunReport {
     /// When the run (step) started, milliseconds since the Unix epoch.
     pub started_at_ms: u64,
@@ -69,8 +72,18 @@ pub struct RunReport {
     pub warmup_requests_excluded: u64,
     /// Length of the measured window (end of warmup → completion of the last measured request), seconds.
     pub duration_s: f64,
-    /// Output tokens of successful measured requests / `duration_s`.
+    /// Output tokens of successful measured requests / `duration_s` (vLLM's definition: ramp-up and ramp-down
+    /// included).
     pub output_tokens_per_s: f64,
+    /// Output tokens / second over the steady state: the interval in which the load was at its target level
+    /// (closed loop: every slot busy, from the last slot filled to the first slot left empty at the end; open loop:
+    /// first to last scheduled send). Tokens are counted as they arrived in it. `None` when there was no such
+    /// interval (fewer requests than slots, or a single request).
+    #[serde(default)]
+    pub steady_output_tokens_per_s: Option<f64>,
+    /// Length of the steady-state interval, seconds.
+    #[serde(default)]
+    pub steady_duration_s: Option<f64>,
     /// (Input + output tokens) / `duration_s`.
     pub total_tokens_per_s: f64,
     /// Successful measured requests / `duration_s`.
@@ -97,14 +110,42 @@ pub struct RunReport {
     pub slo: Slo,
     /// `Some(true)` when every SLO given is met at p99; `None` when no SLO is given.
     pub slo_met: Option<bool>,
+    /// Failed measured requests / measured requests that finished (0 to 1).
+    #[serde(default)]
+    pub error_rate: f64,
     /// Failed measured requests by class.
     pub errors: BTreeMap<ErrorClass, u64>,
     /// The first three failures of each class.
     pub error_samples: Vec<ErrorSample>,
     /// Successful requests whose output tokens came from the server's `usage`.
     pub token_source_usage: u64,
-    /// Successful requests whose output tokens were counted as content chunks (no `usage`).
+    /// Successful requests whose output tokens were counted as content chunks (no `usage`, no tokenizer).
     pub token_source_chunks: u64,
+    /// Successful requests whose output tokens were counted with the tokenizer over the streamed text (no `usage`).
+    #[serde(default)]
+    pub token_source_tokenizer: u64,
+    /// Where the output token counts came from: `usage`, `tokenizer` or `chunks` — or `mixed` (see the counts).
+    #[serde(default)]
+    pub output_tokens_source: String,
+    /// Where the prompt lengths came from: `usage` (the server's `prompt_tokens`), `tokenizer`, `server` (its
+    /// tokenize endpoint) or `estimate` (words / characters, not exact).
+    #[serde(default)]
+    pub input_tokens_source: String,
+    /// Mean of the server's `prompt_tokens` − the prompt's own token count, over requests with both: the chat
+    /// template (and BOS) overhead of the endpoint.
+    #[serde(default)]
+    pub prompt_overhead_tokens: Option<f64>,
+    /// Successful measured requests that received a different number of output tokens than they asked for
+    /// (`max_tokens`) / successful measured requests.
+    #[serde(default)]
+    pub output_length_mismatch_rate: f64,
+    /// Mean received / requested output tokens over successful measured requests.
+    #[serde(default)]
+    pub output_length_ratio: Option<f64>,
+    /// How late the client's own runtime woke up while the load ran (a probe timer's overshoot): high values mean
+    /// the client, not the server, set the pace.
+    #[serde(default)]
+    pub client_lag_ms: LatencyStats,
     /// True when the client fell behind its own schedule: the figures then describe the client too.
     pub client_bound: bool,
     /// Why `client_bound` is set (the rule and the measured lag).
@@ -136,7 +177,8 @@ pub struct SweepReport {
     pub started_at_ms: u64,
     /// Steps in order of the sweep values.
     pub steps: Vec<RunReport>,
-    /// Index in `steps` of the highest output tok/s step that does not miss an SLO.
+    /// Index in `steps` of the highest output tok/s step with no verdict (no early stop, error rate within the
+    /// limit) that does not miss an SLO.
     pub best_step: Option<usize>,
     /// True when the sweep was cancelled.
     pub stopped: bool,
@@ -147,12 +189,13 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
-    /// The step with the highest output tok/s among those with completed requests and `slo_met != Some(false)`.
+    /// The step with the highest output tok/s among those with completed requests, no verdict (an early stop or
+    /// too many failed requests) and `slo_met != Some(false)`.
     pub fn pick_best(steps: &[RunReport]) -> Option<usize> {
         steps
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.requests_completed > 0 && s.slo_met != Some(false))
+            .filter(|(_, s)| s.requests_completed > 0 && s.verdict.is_none() && s.slo_met != Some(false))
             .max_by(|(_, a), (_, b)| a.output_tokens_per_s.total_cmp(&b.output_tokens_per_s))
             .map(|(i, _)| i)
     }

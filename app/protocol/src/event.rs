@@ -87,11 +87,20 @@ pub struct WindowStats {
     pub t_end_ms: f64,
     /// End of the window on the wall clock, ms since the Unix epoch (the axis shared with GPU telemetry).
     pub unix_ms: u64,
-    /// Output tokens of requests completed in the window / window length.
+    /// Real length of the window, ms: 1000 except for the last window of a step or run, which is shorter
+    /// (0 in windows recorded before this field existed).
+    #[serde(default)]
+    pub length_ms: f64,
+    /// Output tokens that arrived in the window (chunks counted as they came, corrected to the server's count when
+    /// each request ended; warmup included). The windows of a step add up to its output tokens.
+    #[serde(default)]
+    pub output_tokens: f64,
+    /// `output_tokens` / the window's real length.
     pub output_tokens_per_s: f64,
-    /// Requests completed successfully in the window / window length.
+    /// Requests completed successfully in the window / window length (a completion rate, counted when requests
+    /// end).
     pub requests_per_s: f64,
-    /// Median TTFT of the window, ms.
+    /// Median TTFT of the requests whose first token arrived in the window, ms.
     pub ttft_p50_ms: Option<f64>,
     /// 99th percentile TTFT of the window, ms.
     pub ttft_p99_ms: Option<f64>,
