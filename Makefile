@@ -117,7 +117,7 @@ check: fmt-check clippy
 # Licenses, banned crates and sources of the dependency tree (deny.toml). Advisories need the RustSec database from
 # GitHub, which registry-only machines cannot reach: `cargo deny check advisories` where it can.
 deny: deny-tools
-	cargo deny --offline check licenses bans sources
+	cargo deny check licenses bans sources
 
 fmt-check:
 	cargo fmt --all -- --check

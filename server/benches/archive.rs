@@ -254,6 +254,8 @@ fn request(i: u64) -> RequestRecord {
         output_tokens: if failed { 0 } else { 128 },
         input_tokens: 512,
         token_source: TokenSource::Usage,
+        requested_tokens: 0,
+        retried: false,
         warmup: i < 1000,
         error: failed.then(|| RequestError {
             class: ErrorClass::HttpStatus,

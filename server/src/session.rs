@@ -12,15 +12,17 @@ use tokio_util::sync::CancellationToken;
 use protocol::event::RunEvent;
 use protocol::live_run::RunResult;
 use protocol::preflight::PreflightReport;
-use protocol::spec::{Endpoint, FieldError, LoadSpec, RunSpec};
+use protocol::spec::{FieldError, LoadSpec, RunSpec};
 
 use crate::clock::unix_ms;
 use crate::engine::error::EngineError;
+use crate::engine::openai::tokenize_client;
 use crate::engine::openai::OpenAiTarget;
 use crate::engine::preflight::{preflight, target_config};
-use crate::engine::runner::{load_workload, run_workload, RunOutcome};
+use crate::engine::runner::{run_workload, RunOutcome};
 use crate::engine::target::Target;
-use crate::engine::workload::Workload;
+use crate::engine::tokenize::{load_tokenizer, PromptSynth, ServerTokenizer};
+use crate::engine::workload::{Counter, Tokens, Workload};
 use crate::telemetry::run_energy::{attach, ModelSize};
 use crate::telemetry::Telemetry;
 
@@ -40,14 +42,16 @@ pub struct EnergyScope {
 pub trait Observer: Send {
     /// A preflight step ("waiting for the server: connection refused", "model: x").
     fn preflight_state(&mut self, state: &str);
-    /// Preflight passed: the load starts now with this model and endpoint; `notes` are what preflight noticed.
-    fn load_starting(&mut self, started_unix_ms: u64, model: &str, endpoint: Endpoint, notes: &[String]);
+    /// Preflight passed: the load starts now with `spec` as resolved (model, endpoint, backend, seed); `notes` are
+    /// what preflight noticed.
+    fn load_starting(&mut self, started_unix_ms: u64, spec: &RunSpec, notes: &[String]);
     /// Something the user should know about the machine (e.g. the open-file limit is too low).
     fn note(&mut self, note: &str);
 }
 
 /// How a session ended.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // reason: one per run, moved once; boxing would only add noise at every use
 pub enum Outcome {
     /// The load ran (to its limits, an early stop, or a cancel): the result, with preflight's findings in it.
     Finished {
@@ -68,12 +72,14 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Runs `spec` from preflight to report: `spec.model` and `spec.endpoint` are set to what preflight chose. The
-/// engine's events go to `events`; `workload` is the prompt set when the caller built it already (the CLI checks a
-/// dataset before anything else), else it is built here.
+/// Runs `spec` from preflight to report: `spec.model`, `spec.endpoint` and `spec.seed` are set to what the run
+/// used. The engine's events go to `events`.
+///
+/// Token counting is settled before the load: the spec's `tokenizer` (loaded first, so a wrong path fails before
+/// the server is waited for), else the target's own tokenize endpoint (calibrated once), else an estimate that
+/// the report labels as such.
 pub async fn run(
     spec: &mut RunSpec,
-    workload: Option<Arc<Workload>>,
     telemetry: &Telemetry,
     energy: &EnergyScope,
     observer: &mut dyn Observer,
@@ -88,6 +94,24 @@ pub async fn run(
     if let Some(note) = raise_open_file_limit(spec) {
         observer.note(&note);
     }
+    let local = match spec.tokenizer.clone() {
+        Some(t) => {
+            observer.preflight_state(&format!("tokenizer: loading {t}"));
+            let loaded = tokio::select! {
+                r = load_tokenizer(&t) => r,
+                () = cancel.cancelled() => return Outcome::StoppedInPreflight,
+            };
+            match loaded {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    let message = e.to_string();
+                    let message = message.strip_prefix("tokenizer: ").unwrap_or(&message).to_owned();
+                    return Outcome::Invalid(vec![FieldError { field: "tokenizer".into(), message }]);
+                }
+            }
+        }
+        None => None,
+    };
     let pf = {
         let mut on_state = |s: &str| observer.preflight_state(s);
         tokio::select! {
@@ -102,19 +126,41 @@ pub async fn run(
     let cfg = target_config(spec, &pf);
     spec.model = Some(cfg.model.clone());
     spec.endpoint = cfg.endpoint;
-    let (model, endpoint) = (cfg.model.clone(), cfg.endpoint);
-    let target: Arc<dyn Target> = match OpenAiTarget::new(cfg) {
-        Ok(t) => Arc::new(t),
+    spec.backend = cfg.backend;
+    let model = cfg.model.clone();
+    let target = match OpenAiTarget::new(cfg) {
+        Ok(t) => t,
         Err(e) => return Outcome::BadTarget(e.to_string()),
     };
-    let workload = match workload {
-        Some(w) => w,
-        None => match load_workload(spec).await {
-            Ok(w) => w,
+    let tokens = match local {
+        Some(t) => Tokens::tokenizer(t),
+        None => {
+            let found = tokio::select! {
+                t = server_tokens(spec, &model, observer) => t,
+                () = cancel.cancelled() => return Outcome::StoppedInPreflight,
+            };
+            found
+        }
+    };
+    observer.preflight_state(&format!("prompt lengths: {}", tokens.synth.label()));
+    if matches!(tokens.counter, Counter::Estimate) {
+        observer.note(
+            "no tokenizer: prompt lengths are estimates (one common word per token) and the report says so; give              --tokenizer (the model's tokenizer.json, its folder or its Hugging Face id) for exact lengths",
+        );
+    }
+    let workload = tokio::select! {
+        w = Workload::build(spec, &tokens) => match w {
+            Ok(w) => Arc::new(w),
             Err(e) => return Outcome::Failed(e.to_string()),
         },
+        () = cancel.cancelled() => return Outcome::StoppedInPreflight,
     };
-    observer.load_starting(unix_ms(), &model, endpoint, &pf.notes);
+    // Without `usage`, the streamed text is counted with the tokenizer rather than counting chunks.
+    let target: Arc<dyn Target> = match (&tokens.counter, pf.usage_reported) {
+        (Counter::Tokenizer(t), false) => Arc::new(target.count_text_with(t.clone())),
+        _ => Arc::new(target),
+    };
+    observer.load_starting(unix_ms(), spec, &pf.notes);
     let outcome = run_workload(spec, workload, target, events, cancel).await;
     let pf_json = serde_json::to_value(&pf).ok();
     let result = match outcome {
@@ -132,6 +178,31 @@ pub async fn run(
         Err(e) => return Outcome::Failed(e.to_string()),
     };
     Outcome::Finished { result, preflight: pf }
+}
+
+/// The target's tokenize endpoint as the run's counter (calibrated once), or the estimate when it has none or the
+/// calibration fails.
+async fn server_tokens(spec: &RunSpec, model: &str, observer: &mut dyn Observer) -> Tokens {
+    let Ok(client) = tokenize_client(spec.api_key.as_deref()) else { return Tokens::estimate() };
+    let base = server_root(&spec.target);
+    let Some(server) = ServerTokenizer::detect(&client, &base, model).await else {
+        return Tokens::estimate();
+    };
+    observer.preflight_state(&format!("tokenizer: calibrating prompt lengths with the server's {}", server.url()));
+    match PromptSynth::from_server(&server).await {
+        Ok(synth) => Tokens { synth, counter: Counter::Server(server) },
+        Err(e) => {
+            observer
+                .note(&format!("the server's tokenize endpoint could not be used ({e}); estimating prompt lengths"));
+            Tokens::estimate()
+        }
+    }
+}
+
+/// The server's root URL (`http://host:port`), from a target given with or without `/v1` and a trailing `/`.
+fn server_root(target: &str) -> String {
+    let t = target.trim().trim_end_matches('/');
+    t.strip_suffix("/v1").unwrap_or(t).to_owned()
 }
 
 /// Draws the run's seed when the spec leaves it to the run (a fresh one per run), so the spec records it.

@@ -72,6 +72,13 @@ pub struct RequestRecord {
     pub input_tokens: u32,
     /// Where `output_tokens` came from.
     pub token_source: TokenSource,
+    /// Output tokens asked for (`max_tokens`); 0 in records made before this was kept.
+    #[serde(default)]
+    pub requested_tokens: u32,
+    /// Sent a second time on a fresh connection: the server had closed the pooled one before answering (it never
+    /// read the first send).
+    #[serde(default)]
+    pub retried: bool,
     /// True for a warmup request (left out of the figures).
     pub warmup: bool,
     /// Set when the request failed.

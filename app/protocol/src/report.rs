@@ -55,6 +55,16 @@ pub struct WorkloadInfo {
     /// How the prompts' lengths were counted: `tokenizer`, `server` (the target's tokenize endpoint) or `estimate`.
     #[serde(default)]
     pub tokens_source: String,
+    /// The tokenizer synthetic prompts were built with (its path or id; the server's endpoint; or the estimate).
+    #[serde(default)]
+    pub tokenizer: String,
+    /// With the server's tokenize endpoint: the largest difference, in tokens, between a calibration prompt's asked
+    /// and counted length.
+    #[serde(default)]
+    pub calibration_max_error_tokens: Option<u32>,
+    /// Dataset entries left out: ShareGPT pairs shorter than 4 or longer than 1024 (prompt) / 2048 (in all) tokens.
+    #[serde(default)]
+    pub filtered_out: u64,
 }
 
 /// The result of one run, or of one step of a sweep. Warmup requests are excluded from every figure.
@@ -110,6 +120,10 @@ pub struct RunReport {
     pub slo: Slo,
     /// `Some(true)` when every SLO given is met at p99; `None` when no SLO is given.
     pub slo_met: Option<bool>,
+    /// Measured requests sent a second time, on a fresh connection, because the server had closed their pooled
+    /// connection before answering (it never read the first send; see docs/metrics.md). Not failures.
+    #[serde(default)]
+    pub requests_retried: u64,
     /// Failed measured requests / measured requests that finished (0 to 1).
     #[serde(default)]
     pub error_rate: f64,

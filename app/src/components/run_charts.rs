@@ -85,11 +85,19 @@ pub fn ReportTables(
 ) -> impl IntoView {
     let r = report;
     let goodput = r.goodput_rps.map(|g| format!("{g:.2} req/s")).unwrap_or_else(|| "— (no SLO)".into());
+    let steady = r.steady_output_tokens_per_s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into());
+    let (counts, exact) = token_sources(&r);
     view! {
+        {r.client_bound_reason.clone().map(|why| view! { <p class="warn" data-testid="client-bound">"Client-bound: " {why}</p> })}
+        <p class=if exact { "muted" } else { "warn" } data-testid="token-sources">{counts}</p>
         <div class="summary" data-testid="summary">
             <div class="stat">
                 <span>"Output tokens/s"</span>
                 <b>{format!("{:.1}", r.output_tokens_per_s)}</b>
+            </div>
+            <div class="stat" title="over the interval where the load was at its target level">
+                <span>"Steady-state tokens/s"</span>
+                <b data-testid="steady">{steady}</b>
             </div>
             <div class="stat">
                 <span>"Requests/s"</span>
@@ -97,7 +105,7 @@ pub fn ReportTables(
             </div>
             <div class="stat">
                 <span>"Completed / failed"</span>
-                <b>{format!("{} / {}", r.requests_completed, r.requests_failed)}</b>
+                <b>{format!("{} / {} ({:.1} %)", r.requests_completed, r.requests_failed, r.error_rate * 100.0)}</b>
             </div>
             <div class="stat">
                 <span>"Duration"</span>
@@ -145,8 +153,37 @@ pub fn ReportTables(
                 {row("E2E", r.e2e_ms)}
             </tbody>
         </table>
-        {r.client_bound_reason.map(|why| view! { <p class="warn">"Client-bound: " {why}</p> })}
     }
+}
+
+/// Where the token counts came from, in one line, and whether they are exact (false: an estimate or chunk counts).
+pub fn token_sources(r: &RunReport) -> (String, bool) {
+    let name = |s: &str| match s {
+        "usage" => "the server's usage".to_owned(),
+        "tokenizer" => "the model's tokenizer".to_owned(),
+        "server" => "the server's tokenize endpoint".to_owned(),
+        "estimate" => "an ESTIMATE (no tokenizer)".to_owned(),
+        "chunks" => "CHUNK COUNTS (no usage, no tokenizer)".to_owned(),
+        "" => "not recorded".to_owned(),
+        other => other.to_owned(),
+    };
+    let exact = !matches!(r.input_tokens_source.as_str(), "estimate")
+        && !matches!(r.output_tokens_source.as_str(), "chunks" | "mixed");
+    let mut line = format!(
+        "Prompt tokens from {}; output tokens from {}",
+        name(&r.input_tokens_source),
+        name(&r.output_tokens_source)
+    );
+    if let Some(o) = r.prompt_overhead_tokens {
+        line.push_str(&format!("; template overhead {o:+.1} tokens per prompt"));
+    }
+    if r.output_length_mismatch_rate > 0.0 {
+        line.push_str(&format!(
+            "; {:.1} % of requests got another output length than asked",
+            r.output_length_mismatch_rate * 100.0
+        ));
+    }
+    (line, exact)
 }
 
 /// The first failures of each class with the bodies the server sent.

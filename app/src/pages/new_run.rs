@@ -62,6 +62,7 @@ fn select(
 }
 
 const BACKENDS: &[(&str, &str)] = &[
+    ("auto", "auto (detect)"),
     ("generic", "Generic OpenAI"),
     ("vllm", "vLLM"),
     ("sglang", "SGLang"),
@@ -224,6 +225,13 @@ pub fn NewRunPage() -> impl IntoView {
                         <Show when=is_dataset>{input("Dataset path (on the server)", "workload.path", f.dataset, "/data/prompts.jsonl", errors)}</Show>
                         {input("Output tokens (N or MIN..MAX)", "workload.output_tokens", f.output_tokens, "128", errors)}
                         {input("Seed", "seed", f.seed, "random", errors)}
+                        {input(
+                            "Tokenizer (tokenizer.json, model folder or HF id; empty: the server's /tokenize)",
+                            "tokenizer",
+                            f.tokenizer,
+                            "/models/Llama-3.1-8B-Instruct",
+                            errors,
+                        )}
                     </div>
                 </fieldset>
                 <fieldset>

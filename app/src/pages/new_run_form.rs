@@ -47,6 +47,8 @@ pub struct Form {
     pub warmup: RwSignal<String>,
     /// The `seed` input, as typed.
     pub seed: RwSignal<String>,
+    /// The `tokenizer` input, as typed (a tokenizer.json path or folder on the server, or a Hugging Face id).
+    pub tokenizer: RwSignal<String>,
     /// The `slo_ttft` input, as typed.
     pub slo_ttft: RwSignal<String>,
     /// The `slo_tpot` input, as typed.
@@ -67,7 +69,7 @@ impl Form {
             target: s(""),
             model: s(""),
             api_key: s(""),
-            backend: s("generic"),
+            backend: s("auto"),
             endpoint: s("auto"),
             load_kind: s("concurrency"),
             concurrency: s("8"),
@@ -83,6 +85,7 @@ impl Form {
             duration: s(""),
             warmup: s("0"),
             seed: s(""),
+            tokenizer: s(""),
             slo_ttft: s(""),
             slo_tpot: s(""),
             slo_e2e: s(""),
@@ -222,7 +225,7 @@ impl Form {
             warmup_s: 0.0,
             workload,
             seed: optional_seed(&self.seed.get(), &mut errs),
-            tokenizer: None,
+            tokenizer: Some(self.tokenizer.get().trim().to_owned()).filter(|t| !t.is_empty()),
             max_error_rate: protocol::spec::DEFAULT_MAX_ERROR_RATE,
             slo: Slo {
                 ttft_ms: opt_f64("slo.ttft_ms", &self.slo_ttft.get(), &mut errs),

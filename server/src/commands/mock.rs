@@ -140,6 +140,14 @@ pub async fn main(args: MockArgs) -> anyhow::Result<ExitCode> {
         "tokenscope mock — OpenAI-compatible server at http://{addr} (model {}, TTFT {} ms, ITL {} ms)",
         cfg.model, cfg.ttft_ms, cfg.itl_ms
     );
+    if cfg.identity != Identity::Mock || cfg.eos_rate > 0.0 {
+        let identity = clap::ValueEnum::to_possible_value(&cfg.identity).map(|v| v.get_name().to_owned());
+        eprintln!(
+            "playing {}; {:.0} % of answers end early unless the request forces its length",
+            identity.unwrap_or_default(),
+            cfg.eos_rate * 100.0
+        );
+    }
     eprintln!(
         "try: tokenscope run --target http://{addr}   (preflight detects the backend from what the mock exposes)"
     );

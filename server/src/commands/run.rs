@@ -9,13 +9,12 @@ mod series;
 mod table;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use protocol::archive::RunSeries;
 use protocol::event::RunEvent;
 use protocol::live_run::RunResult;
 use protocol::live_run::RunView;
-use protocol::spec::{Endpoint, FieldError, RunSpec};
+use protocol::spec::{FieldError, RunSpec};
 use tokio_util::sync::CancellationToken;
 
 pub use args::{cli_flag, ArrivalArg, RunArgs, Warmup};
@@ -23,7 +22,7 @@ pub use table::{render_report, render_sweep};
 
 use series::SeriesTap;
 
-use crate::engine::runner::load_workload;
+use crate::engine::workload::Workload;
 use crate::export::png;
 use crate::session::{self, EnergyScope, Outcome};
 use crate::store::redact_url;
@@ -42,13 +41,11 @@ pub async fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(spec) => spec,
         Err(errs) => return Ok(usage_errors(&errs)),
     };
-    let workload = match load_workload(&spec).await {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: --dataset: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
-    };
+    if let Err(e) = Workload::check_dataset(&spec) {
+        eprintln!("error: --dataset: {e}");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+
     let cancel = CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
@@ -58,7 +55,7 @@ pub async fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         })
     };
-    let code = run_to_end(&mut spec, workload, &args, cancel).await;
+    let code = run_to_end(&mut spec, &args, cancel).await;
     ctrl_c.abort();
     code
 }
@@ -75,7 +72,7 @@ impl session::Observer for Terminal {
         }
     }
 
-    fn load_starting(&mut self, _started_unix_ms: u64, _model: &str, _endpoint: Endpoint, notes: &[String]) {
+    fn load_starting(&mut self, _started_unix_ms: u64, _spec: &RunSpec, notes: &[String]) {
         if !self.quiet {
             for note in notes {
                 eprintln!("note: {note}");
@@ -90,12 +87,7 @@ impl session::Observer for Terminal {
     }
 }
 
-async fn run_to_end(
-    spec: &mut RunSpec,
-    workload: Arc<crate::engine::workload::Workload>,
-    args: &RunArgs,
-    cancel: CancellationToken,
-) -> anyhow::Result<ExitCode> {
+async fn run_to_end(spec: &mut RunSpec, args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
     let quiet = args.quiet;
     let telemetry = args.record.start_telemetry().await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -110,7 +102,7 @@ async fn run_to_end(
     let bar = tokio::spawn(progress::follow(rx, progress::Plan::new(spec, quiet)));
     let energy =
         EnergyScope { gpus: args.record.telemetry.gpus.clone().unwrap_or_default(), model: args.record.model() };
-    let outcome = session::run(spec, Some(workload), &telemetry, &energy, &mut Terminal { quiet }, tx, cancel).await;
+    let outcome = session::run(spec, &telemetry, &energy, &mut Terminal { quiet }, tx, cancel).await;
     let _ = bar.await;
     let (result, pf) = match outcome {
         Outcome::Finished { result, preflight } => (result, preflight),

@@ -83,6 +83,15 @@ struct ShareGptTurn {
 /// first human turn of each conversation is a prompt; `max_tokens` is the estimated length of the reply that
 /// follows it, else `default_max_tokens`. Conversations without a human turn are skipped.
 pub fn parse_sharegpt(text: &str, path: &str, default_max_tokens: u32) -> Result<Vec<Prompt>, WorkloadError> {
+    Ok(parse_sharegpt_pairs(text, path, default_max_tokens)?.into_iter().map(|(p, _)| p).collect())
+}
+
+/// [`parse_sharegpt`] with each prompt's reply text (when the conversation has one), for counting its tokens.
+pub fn parse_sharegpt_pairs(
+    text: &str,
+    path: &str,
+    default_max_tokens: u32,
+) -> Result<Vec<(Prompt, Option<String>)>, WorkloadError> {
     let entries: Vec<ShareGptEntry> = serde_json::from_str(text).map_err(|e| WorkloadError::Bad {
         path: path.to_owned(),
         line: e.line(),
@@ -98,17 +107,19 @@ pub fn parse_sharegpt(text: &str, path: &str, default_max_tokens: u32) -> Result
             continue;
         };
         let prompt = &turns[first].value;
-        let max_tokens = turns
+        let reply = turns
             .get(first + 1)
             .filter(|t| matches!(t.from.as_str(), "gpt" | "assistant" | "chatgpt" | "bard" | "model"))
             .filter(|t| !t.value.is_empty())
-            .map_or(default_max_tokens, |t| estimate_tokens(&t.value));
-        prompts.push(Prompt {
+            .map(|t| t.value.clone());
+        let max_tokens = reply.as_deref().map_or(default_max_tokens, estimate_tokens);
+        let p = Prompt {
             index: prompts.len() as u64,
             body: PromptBody::Text(prompt.clone()),
             input_tokens: estimate_tokens(prompt),
             max_tokens,
-        });
+        };
+        prompts.push((p, reply));
     }
     if prompts.is_empty() {
         return Err(WorkloadError::Empty { path: path.to_owned(), expected: "conversations with a \"human\" turn" });

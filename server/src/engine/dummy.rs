@@ -74,6 +74,7 @@ impl Target for DummyTarget {
                 output_tokens: 0,
                 token_source: if self.usage { TokenSource::Usage } else { TokenSource::Chunks },
                 prompt_tokens: self.usage.then_some(prompt.input_tokens),
+                retried: false,
                 error: None,
             };
             tokio::time::sleep(self.ttft).await;

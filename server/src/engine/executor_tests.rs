@@ -12,12 +12,13 @@ use super::*;
 use crate::engine::dummy::DummyTarget;
 use crate::engine::pacer::ArrivalClock;
 use crate::engine::step::{EventSink, Limits, StepContext};
+use crate::engine::tokenize::PromptSynth;
 use crate::engine::verdict::VerdictContext;
 use crate::engine::workload::Workload;
 
 fn ctx(target: Arc<DummyTarget>, load: LoadSpec, limits: Limits) -> (StepContext, mpsc::UnboundedReceiver<RunEvent>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let workload = Workload::synthetic(TokenRange::fixed(8), TokenRange::fixed(5), 1, 16);
+    let workload = Workload::synthetic(TokenRange::fixed(8), TokenRange::fixed(5), 1, PromptSynth::estimate());
     let ctx = StepContext {
         step: 0,
         load,
@@ -110,7 +111,8 @@ async fn cancel_keeps_completed_results() {
     let limits = Limits { duration: Some(Duration::from_secs(60)), ..Limits::default() };
     let (mut ctx, _rx) = ctx(target, LoadSpec::Concurrency { concurrency: 2 }, limits);
     // Prompts that ask for the 100 tokens the target sends (another length would earn a verdict).
-    ctx.workload = Arc::new(Workload::synthetic(TokenRange::fixed(8), TokenRange::fixed(100), 1, 16));
+    ctx.workload =
+        Arc::new(Workload::synthetic(TokenRange::fixed(8), TokenRange::fixed(100), 1, PromptSynth::estimate()));
     let cancel = CancellationToken::new();
     let stopper = cancel.clone();
     tokio::spawn(async move {

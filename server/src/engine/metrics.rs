@@ -224,6 +224,8 @@ pub struct Accumulator {
     pub length_ratio_sum: f64,
     /// Sum and count of (server's prompt tokens − the prompt's own count), over requests with both.
     pub prompt_overhead: (i64, u64),
+    /// Requests (ok or failed) sent a second time after the server had closed their pooled connection.
+    pub retried: u64,
     /// Successful requests meeting every SLO.
     pub good: u64,
     slo: Slo,
@@ -250,6 +252,7 @@ impl Accumulator {
             length_mismatched: 0,
             length_ratio_sum: 0.0,
             prompt_overhead: (0, 0),
+            retried: 0,
             good: 0,
             slo,
         })
@@ -259,6 +262,9 @@ impl Accumulator {
     pub fn record(&mut self, m: &Measured<'_>) {
         if let Some(lag) = m.lag_us {
             self.lag.record_us(lag);
+        }
+        if m.result.retried {
+            self.retried += 1;
         }
         if !m.ok() {
             self.failed += 1;

@@ -13,6 +13,7 @@ fn result(t0: Instant, chunk_ms: &[u64], output_tokens: u32) -> RequestResult {
         output_tokens,
         token_source: TokenSource::Usage,
         prompt_tokens: Some(11),
+        retried: false,
         error: None,
     }
 }

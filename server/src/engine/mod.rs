@@ -19,6 +19,7 @@ pub mod sse;
 mod sse_stream;
 pub mod step;
 pub mod target;
+pub mod tokenize;
 pub mod verdict;
 pub mod window;
 pub mod workload;

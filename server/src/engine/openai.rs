@@ -14,12 +14,17 @@ use protocol::spec::{Backend, Endpoint};
 use super::request_body::{request_body, BodyOptions};
 use super::sse::{parse_body, Parsed};
 use super::sse_stream::{error, parse_error, read_sse, Collected};
-use super::target::{ChunkTap, ErrorClass, Prompt, RequestError, RequestResult, Target};
+use super::target::{ChunkTap, ErrorClass, Prompt, RequestError, RequestResult, Target, TokenSource};
+use super::tokenize::HfTokenizer;
 
 /// Bytes of an error body kept in [`RequestError::message`].
 const ERROR_BODY_PREFIX: usize = 512;
 /// Connect timeout of every request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle pooled connections are dropped after this long: below the 5 s keep-alive timeout of cpp-httplib
+/// (llama.cpp's server) and uvicorn (vLLM, SGLang), which close idle sockets without telling, so a request is
+/// never sent on a socket the server is closing at that moment.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// How to reach and drive the server under test.
 #[derive(Clone)]
@@ -86,6 +91,8 @@ pub struct OpenAiTarget {
     backend: Backend,
     stream: bool,
     request_timeout: Duration,
+    /// Counts the streamed text when the server sends no `usage`.
+    text_counter: Option<HfTokenizer>,
 }
 
 impl fmt::Debug for OpenAiTarget {
@@ -117,7 +124,14 @@ impl OpenAiTarget {
             backend: cfg.backend,
             stream: cfg.stream,
             request_timeout: cfg.request_timeout,
+            text_counter: None,
         })
+    }
+
+    /// Counts output tokens with `tokenizer` over the streamed text whenever an answer carries no `usage`.
+    pub fn count_text_with(mut self, tokenizer: HfTokenizer) -> Self {
+        self.text_counter = Some(tokenizer);
+        self
     }
 
     /// Sends the request and follows the answer into `out`.
@@ -125,11 +139,24 @@ impl OpenAiTarget {
         let opts =
             BodyOptions { endpoint: self.endpoint, model: &self.model, backend: self.backend, stream: self.stream };
         let body = request_body(opts, prompt).map_err(|e| error(ErrorClass::Other, format!("request body: {e}")))?;
-        let mut req = self.client.post(self.url.clone()).header(CONTENT_TYPE, "application/json").body(body);
-        if let Some(auth) = &self.auth {
-            req = req.header(AUTHORIZATION, auth.clone());
-        }
-        let resp = req.send().await.map_err(transport_error)?;
+        let send = |body: Vec<u8>| {
+            let mut req = self.client.post(self.url.clone()).header(CONTENT_TYPE, "application/json").body(body);
+            if let Some(auth) = &self.auth {
+                req = req.header(AUTHORIZATION, auth.clone());
+            }
+            req.send()
+        };
+        let resp = match send(body.clone()).await {
+            Ok(resp) => resp,
+            // The server had closed the pooled connection (llama.cpp's server closes after every streamed answer
+            // while announcing keep-alive): it never read this request, so it is sent once more, on a connection
+            // opened for it, and counted as retried.
+            Err(e) if closed_before_answer(&e) => {
+                out.retried = true;
+                send(body).await.map_err(transport_error)?
+            }
+            Err(e) => return Err(transport_error(e)),
+        };
         let status = resp.status();
         if !status.is_success() {
             return Err(status_error(status, resp).await);
@@ -139,7 +166,12 @@ impl OpenAiTarget {
         } else {
             let bytes = resp.bytes().await.map_err(transport_error)?;
             match parse_body(&bytes, self.endpoint).map_err(parse_error)? {
-                Parsed::Chunk(info) => out.add(info, Instant::now(), tap),
+                Parsed::Chunk(info) => {
+                    if let Some(text) = &mut out.text {
+                        text.push_str(&super::sse::content_text(&bytes, self.endpoint));
+                    }
+                    out.add(info, Instant::now(), tap)
+                }
                 Parsed::ServerError(m) => {
                     return Err(error(ErrorClass::Other, format!("the server sent an error: {m}")))
                 }
@@ -156,6 +188,9 @@ impl Target for OpenAiTarget {
         Box::pin(async move {
             let sent_at = Instant::now();
             let mut out = Collected::with_capacity(if self.stream { prompt.max_tokens.min(8192) as usize } else { 1 });
+            if self.text_counter.is_some() {
+                out.text = Some(String::new());
+            }
             let outcome = tokio::time::timeout(self.request_timeout, self.run(prompt, &mut out, tap)).await;
             let err = match outcome {
                 Ok(Ok(())) => None,
@@ -169,7 +204,11 @@ impl Target for OpenAiTarget {
                 )),
             };
             let done_at = out.done_at.unwrap_or_else(Instant::now);
-            let (output_tokens, token_source) = out.output_tokens();
+            let (mut output_tokens, mut token_source) = out.output_tokens();
+            if let (TokenSource::Chunks, Some(counter), Some(text)) = (token_source, &self.text_counter, &out.text) {
+                output_tokens = counter.count(text);
+                token_source = TokenSource::Tokenizer;
+            }
             RequestResult {
                 index: prompt.index,
                 sent_at,
@@ -178,6 +217,7 @@ impl Target for OpenAiTarget {
                 done_at,
                 output_tokens,
                 token_source,
+                retried: out.retried,
                 error: err,
             }
         })
@@ -188,11 +228,52 @@ impl Target for OpenAiTarget {
 pub(crate) fn http_client() -> Result<Client, ClientError> {
     Client::builder()
         .pool_max_idle_per_host(usize::MAX)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .tcp_nodelay(true)
         .connect_timeout(CONNECT_TIMEOUT)
         .no_proxy()
         .build()
         .map_err(ClientError::Build)
+}
+
+/// A client for the target's tokenize endpoint: the run's client settings, with the API key on every request.
+pub fn tokenize_client(api_key: Option<&str>) -> Result<Client, ClientError> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(auth) = auth_header(api_key)? {
+        headers.insert(AUTHORIZATION, auth);
+    }
+    Client::builder()
+        .default_headers(headers)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .tcp_nodelay(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(Duration::from_secs(30))
+        .no_proxy()
+        .build()
+        .map_err(ClientError::Build)
+}
+
+/// True when `e` says the connection was closed before any answer came: hyper's "connection closed before message
+/// completed" on a pooled connection, or a reset / broken pipe while sending. The server never read the request.
+fn closed_before_answer(e: &reqwest::Error) -> bool {
+    if e.is_timeout() || e.is_connect() || e.is_status() {
+        return false;
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_canceled() {
+                return true;
+            }
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// `{base}/{path}` (path like `v1/models` or `health`), accepting a base with or without a trailing `/` or `/v1`.

@@ -437,11 +437,123 @@ mod tests {
             output_tokens: 0,
             token_source: super::super::target::TokenSource::Chunks,
             prompt_tokens: None,
+            retried: false,
             error,
         };
         let err = |class| Some(super::super::target::RequestError { class, status: Some(404), message: "x".into() });
         assert_eq!(probe_outcome(Endpoint::Chat, result(None)), Ok(Endpoint::Chat));
         assert_eq!(probe_outcome(Endpoint::Chat, result(err(ErrorClass::StreamEnded))), Ok(Endpoint::Chat));
         assert!(probe_outcome(Endpoint::Chat, result(err(ErrorClass::HttpStatus))).is_err());
+    }
+
+    fn spec(workload: serde_json::Value) -> RunSpec {
+        serde_json::from_value(serde_json::json!({
+            "target": "http://127.0.0.1:1", "load": {"kind": "concurrency", "concurrency": 1}, "workload": workload,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_length_check_asks_for_the_runs_longest_output_capped() {
+        let synthetic = |min: u32, max: u32| {
+            serde_json::json!({"kind": "synthetic", "input_tokens": {"min": 4, "max": 4},
+                               "output_tokens": {"min": min, "max": max}})
+        };
+        assert_eq!(length_check_tokens(&spec(synthetic(100, 300)).workload), 300);
+        assert_eq!(length_check_tokens(&spec(synthetic(0, 0)).workload), 1, "never 0");
+        assert_eq!(length_check_tokens(&spec(synthetic(10, 50_000)).workload), LENGTH_CHECK_CAP);
+        let file = serde_json::json!({"kind": "share_gpt", "path": "x.json", "output_tokens": 256});
+        assert_eq!(length_check_tokens(&spec(file).workload), 256);
+    }
+
+    #[test]
+    fn the_length_check_gets_the_ready_timeout_within_the_request_timeout() {
+        let mut s = spec(serde_json::json!({"kind": "jsonl", "path": "x", "output_tokens": 8}));
+        (s.ready_timeout_s, s.request_timeout_s) = (120.0, 600.0);
+        assert_eq!(length_check_timeout(&s), Duration::from_secs(120));
+        (s.ready_timeout_s, s.request_timeout_s) = (5.0, 600.0);
+        assert_eq!(length_check_timeout(&s), LENGTH_CHECK_MIN_TIMEOUT);
+        (s.ready_timeout_s, s.request_timeout_s) = (120.0, 10.0);
+        assert_eq!(length_check_timeout(&s), Duration::from_secs(10));
+        (s.ready_timeout_s, s.request_timeout_s) = (f64::NAN, 0.0);
+        assert_eq!(length_check_timeout(&s), LENGTH_CHECK_MIN_TIMEOUT);
+    }
+
+    fn report(backend: Backend, detected: Option<Backend>, asked: u32) -> PreflightReport {
+        PreflightReport {
+            ready: true,
+            waited_s: 0.0,
+            states: vec![],
+            health_status: Some(200),
+            models: vec!["m".into()],
+            model: "m".into(),
+            endpoint: Endpoint::Completions,
+            endpoints_working: vec![Endpoint::Completions],
+            backend,
+            backend_detected: detected,
+            backend_evidence: detected.map(|b| format!("x → {}", detect::cli_name(b))).into_iter().collect(),
+            usage_reported: false,
+            output_length_requested: asked,
+            output_length_received: 0,
+            output_length_honoured: false,
+            notes: vec![],
+        }
+    }
+
+    fn check(tokens: u32) -> RequestResult {
+        let at = std::time::Instant::now();
+        RequestResult {
+            index: 0,
+            sent_at: at,
+            chunks: vec![],
+            done_at: at,
+            output_tokens: tokens,
+            token_source: super::super::target::TokenSource::Usage,
+            prompt_tokens: Some(9),
+            retried: false,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_backend_line_and_notes_say_what_detection_found() {
+        let mut r = report(Backend::Vllm, Some(Backend::Vllm), 8);
+        assert_eq!(note_backend(Backend::Auto, &mut r), "backend: vllm (detected: x → vllm)");
+        assert!(r.notes.is_empty());
+        let mut r = report(Backend::Generic, None, 8);
+        assert_eq!(note_backend(Backend::Auto, &mut r), "backend: generic (not recognised)");
+        assert!(r.notes[0].contains("pass --backend"), "{:?}", r.notes);
+        let mut r = report(Backend::Sglang, Some(Backend::LlamaCpp), 8);
+        assert_eq!(note_backend(Backend::Sglang, &mut r), "backend: sglang (given; the server looks like llama-cpp)");
+        assert!(r.notes[0].contains("try --backend llama-cpp"), "{:?}", r.notes);
+        let mut r = report(Backend::Trtllm, Some(Backend::Vllm), 8);
+        assert_eq!(note_backend(Backend::Trtllm, &mut r), "backend: trtllm (given)", "same fields: no note");
+        assert!(r.notes.is_empty());
+    }
+
+    #[test]
+    fn short_outputs_are_noted_with_the_fix() {
+        let note = |mut r: PreflightReport, got: u32| {
+            record_check(&mut r, &check(got), true);
+            assert!(!r.output_length_honoured);
+            r.notes.pop().unwrap_or_default()
+        };
+        let n = note(report(Backend::Generic, None, 64), 10);
+        assert!(n.starts_with("asked for 64 output tokens, got 10") && n.contains("pass --backend"), "{n}");
+        let n = note(report(Backend::Vllm, Some(Backend::Vllm), 64), 10);
+        assert!(n.contains("although the vllm preset"), "{n}");
+        let n = note(report(Backend::Ollama, Some(Backend::Lmdeploy), 64), 10);
+        assert!(n.contains("try --backend lmdeploy"), "{n}");
+        let n = note(report(Backend::Tgi, Some(Backend::Tgi), 64), 10);
+        assert!(n.contains("TGI's OpenAI API cannot force a length"), "{n}");
+        let n = note(report(Backend::Generic, None, 64), 70);
+        assert!(n.contains("does not stop at max_tokens"), "{n}");
+
+        let mut r = report(Backend::Mock, Some(Backend::Mock), 64);
+        record_check(&mut r, &check(64), true);
+        assert!(r.output_length_honoured && r.usage_reported && r.notes.is_empty(), "{:?}", r.notes);
+        let mut r = report(Backend::Mock, Some(Backend::Mock), 64);
+        record_check(&mut r, &check(10), false);
+        assert!(!r.output_length_honoured && r.notes.is_empty(), "an unfinished check is noted by the caller");
     }
 }

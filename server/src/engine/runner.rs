@@ -20,7 +20,7 @@ use super::scheduler::ArrivalProcess;
 use super::step::{EventSink, Limits, Step, StepContext};
 use super::target::Target;
 use super::verdict::VerdictContext;
-use super::workload::Workload;
+use super::workload::{Tokens, Workload};
 use crate::clock::unix_ms;
 
 /// What a run returns.
@@ -46,21 +46,11 @@ pub async fn run(
     if !errs.is_empty() {
         return Err(EngineError::InvalidSpec(errs));
     }
-    let workload = load_workload(spec).await?;
+    let workload = Arc::new(Workload::build(spec, &Tokens::estimate()).await?);
     run_workload(spec, workload, target, events, cancel).await
 }
 
-/// Builds the prompt set of `spec` off the async threads (a dataset may be hundreds of MB).
-pub async fn load_workload(spec: &RunSpec) -> Result<Arc<Workload>, EngineError> {
-    let owned = spec.clone();
-    let workload = tokio::task::spawn_blocking(move || Workload::load(&owned))
-        .await
-        .map_err(|e| EngineError::Interrupted(e.to_string()))??;
-    Ok(Arc::new(workload))
-}
-
-/// [`run`] with the prompt set already built (by [`load_workload`]), so a caller can check a dataset before
-/// anything else.
+/// [`run`] with the prompt set already built (with the run's tokenizer: see `session`).
 pub async fn run_workload(
     spec: &RunSpec,
     workload: Arc<Workload>,
@@ -78,7 +68,7 @@ pub async fn run_workload(
     let limits = Limits {
         requests: spec
             .requests
-            .or_else(|| (dataset && spec.duration_s.is_none()).then_some(workload.info.prompt_count)),
+            .or_else(|| (dataset && spec.duration_s.is_none()).then_some(workload.len().unwrap_or(1))),
         duration: spec.duration_s.and_then(|d| Duration::try_from_secs_f64(d).ok()),
         warmup_requests: spec.warmup_requests,
         warmup: Duration::try_from_secs_f64(spec.warmup_s).unwrap_or_default(),

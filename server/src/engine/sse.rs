@@ -67,6 +67,22 @@ pub fn parse_event(data: &str, endpoint: Endpoint) -> Result<Parsed, ParseError>
     parse_json(data.as_bytes(), endpoint)
 }
 
+/// The content text of one chunk (or of a whole body): `choices[0].text`, or the chat `delta`/`message`'s
+/// `content` followed by its `reasoning_content`. Only for counting output tokens with a tokenizer when the server
+/// sends no usage (the measuring path, [`parse_event`], never allocates the text).
+pub fn content_text(data: &[u8], endpoint: Endpoint) -> String {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else { return String::new() };
+    let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else { return String::new() };
+    let field = |o: &serde_json::Value, k: &str| o.get(k).and_then(|s| s.as_str()).unwrap_or_default().to_owned();
+    match endpoint {
+        Endpoint::Chat => match choice.get("delta").or_else(|| choice.get("message")) {
+            Some(m) => field(m, "content") + &field(m, "reasoning_content"),
+            None => String::new(),
+        },
+        Endpoint::Completions | Endpoint::Auto => field(choice, "text"),
+    }
+}
+
 /// Parses a whole non-streaming response body from `endpoint` (content from `message` on chat).
 pub fn parse_body(body: &[u8], endpoint: Endpoint) -> Result<Parsed, ParseError> {
     parse_json(body, endpoint)

@@ -27,6 +27,10 @@ pub(crate) struct Collected {
     pub done: bool,
     /// When `[DONE]` arrived.
     pub done_at: Option<Instant>,
+    /// The streamed text, kept only when it is to be counted with a tokenizer (`Some` from the start then).
+    pub text: Option<String>,
+    /// The request was sent again once, on a fresh connection, after its first connection turned out closed.
+    pub retried: bool,
 }
 
 impl Collected {
@@ -103,7 +107,14 @@ where
             Err(EventStreamError::Parser(e)) => return Err(error(ErrorClass::Parse, format!("invalid SSE: {e}"))),
         };
         match parse_event(&event.data, endpoint).map_err(parse_error)? {
-            Parsed::Chunk(info) => out.add(info, Instant::now(), tap),
+            Parsed::Chunk(info) => {
+                if info.content_bytes > 0 {
+                    if let Some(text) = &mut out.text {
+                        text.push_str(&super::sse::content_text(event.data.as_bytes(), endpoint));
+                    }
+                }
+                out.add(info, Instant::now(), tap)
+            }
             Parsed::Done => {
                 out.done = true;
                 out.done_at = Some(Instant::now());

@@ -294,7 +294,7 @@ impl Step {
         async move {
             let prompt = workload.prompt(t.prompt);
             let tap = RequestTap::new(live, t.scheduled.unwrap_or_else(now));
-            let result = match AssertUnwindSafe(target.execute(prompt, &tap)).catch_unwind().await {
+            let result = match AssertUnwindSafe(target.execute(&prompt, &tap)).catch_unwind().await {
                 Ok(r) => r,
                 Err(_) => panicked(&t),
             };
@@ -349,7 +349,7 @@ impl Step {
         }
         self.check_fail_fast(m.error.as_ref());
         if self.ctx.events.listening() {
-            self.ctx.events.send(RunEvent::Request(self.record(&m, &ticket)));
+            self.ctx.events.send(RunEvent::Request(self.record(&m, &ticket, requested)));
         }
     }
 
@@ -384,7 +384,7 @@ impl Step {
         }
     }
 
-    fn record(&self, m: &Measured<'_>, t: &Ticket) -> RequestRecord {
+    fn record(&self, m: &Measured<'_>, t: &Ticket, requested: u32) -> RequestRecord {
         let ms = |us: u64| us as f64 / 1000.0;
         RequestRecord {
             step: self.ctx.step,
@@ -397,6 +397,8 @@ impl Step {
             output_tokens: m.result.output_tokens,
             input_tokens: m.input_tokens,
             token_source: m.result.token_source,
+            requested_tokens: requested,
+            retried: m.result.retried,
             warmup: t.warmup,
             error: m.error.clone(),
         }
@@ -458,6 +460,7 @@ impl Step {
             slo: self.ctx.slo,
             slo_met: acc.slo_met(),
             error_rate: acc.error_rate(),
+            requests_retried: acc.retried,
             errors: std::mem::take(&mut self.errors),
             error_samples: std::mem::take(&mut self.samples),
             token_source_usage: acc.token_source_usage,
@@ -560,6 +563,7 @@ fn panicked(t: &Ticket) -> RequestResult {
         output_tokens: 0,
         token_source: protocol::record::TokenSource::Chunks,
         prompt_tokens: None,
+        retried: false,
         error: Some(RequestError {
             class: ErrorClass::Other,
             status: None,

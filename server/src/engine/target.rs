@@ -66,6 +66,9 @@ pub struct RequestResult {
     pub token_source: TokenSource,
     /// Prompt tokens from `usage`, when present.
     pub prompt_tokens: Option<u32>,
+    /// The request was sent a second time, on a fresh connection, because its pooled connection had been closed by
+    /// the server before any answer (the server never read the first one).
+    pub retried: bool,
     /// `Some` when the request failed; partial `chunks` are kept.
     pub error: Option<RequestError>,
 }

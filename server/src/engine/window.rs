@@ -250,10 +250,12 @@ mod tests {
             output_tokens: 2,
             token_source: TokenSource::Chunks,
             prompt_tokens: None,
+            retried: false,
             error: None,
         };
         let bad = RequestResult {
             chunks: vec![],
+            retried: false,
             error: Some(RequestError { class: ErrorClass::HttpStatus, status: Some(500), message: String::new() }),
             ..ok.clone()
         };
@@ -297,6 +299,7 @@ mod tests {
             output_tokens: 17,
             token_source: TokenSource::Usage,
             prompt_tokens: None,
+            retried: false,
             error: None,
         };
         let tap = RequestTap::new(w.live(), t0);

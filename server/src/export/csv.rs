@@ -7,7 +7,7 @@ use protocol::gpu::GpuSample;
 
 /// Columns of `requests.csv`, in order.
 pub const REQUEST_COLUMNS: &str = "step,index,t_send_ms,scheduler_lag_ms,ttft_ms,e2e_ms,tpot_ms,output_tokens,\
-input_tokens,token_source,warmup,error_class,error_status,error_message";
+requested_tokens,input_tokens,token_source,warmup,retried,error_class,error_status,error_message";
 
 /// Columns of `telemetry.csv`, in order.
 pub const TELEMETRY_COLUMNS: &str = "unix_ms,t_s,gpu_index,uuid,simulated,util_gpu_percent,util_mem_percent,\
@@ -38,7 +38,7 @@ pub fn requests(records: &[RequestRecord]) -> String {
         let source = r.token_source.as_str();
         let _ = writeln!(
             out,
-            "{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.step,
             r.index,
             r.t_send_ms,
@@ -47,9 +47,11 @@ pub fn requests(records: &[RequestRecord]) -> String {
             opt(r.e2e_ms.map(|v| format!("{v:.3}"))),
             opt(r.tpot_ms.map(|v| format!("{v:.3}"))),
             r.output_tokens,
+            r.requested_tokens,
             r.input_tokens,
             source,
             r.warmup,
+            r.retried,
             opt(err.map(|e| e.class.as_str())),
             opt(err.and_then(|e| e.status)),
             field(err.map(|e| e.message.as_str()).unwrap_or("")),
@@ -120,6 +122,8 @@ mod tests {
             output_tokens: 1,
             input_tokens: 8,
             token_source: TokenSource::Usage,
+            requested_tokens: 0,
+            retried: false,
             warmup: false,
             error: None,
         };
@@ -133,7 +137,7 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3);
         let columns = REQUEST_COLUMNS.split(',').count();
-        assert_eq!(lines[1], "0,3,1.000,0.000,12.000,40.500,,1,8,usage,false,,,");
+        assert_eq!(lines[1], "0,3,1.000,0.000,12.000,40.500,,1,0,8,usage,false,false,,,");
         assert_eq!(lines[1].split(',').count(), columns);
         assert!(lines[2].ends_with(",http_status,404,\"no, \"\"x\"\"\""), "{}", lines[2]);
     }

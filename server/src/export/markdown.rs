@@ -80,6 +80,25 @@ pub fn summary(run: &RunView) -> String {
     if let Some(v) = &run.verdict {
         let _ = writeln!(out, "\n**Verdict:** {}", cell(v));
     }
+    if let Some(r) = protocol::archive::headline(run.result.as_ref()) {
+        if let Some(why) = &r.client_bound_reason {
+            let _ = writeln!(out, "\n**Client-bound:** {}", cell(why));
+        }
+        if let (Some(rate), Some(secs)) = (r.steady_output_tokens_per_s, r.steady_duration_s) {
+            let _ = writeln!(out, "\nSteady state: {rate:.1} output tok/s over {secs:.1} s at the target load.");
+        }
+        let _ = writeln!(
+            out,
+            "\nToken counts: prompts from `{}`, outputs from `{}`{}.",
+            r.input_tokens_source,
+            r.output_tokens_source,
+            if r.input_tokens_source == "estimate" || r.output_tokens_source == "chunks" {
+                " — **not exact**: give the model's tokenizer (`--tokenizer`)"
+            } else {
+                ""
+            }
+        );
+    }
     if matches!(run.result, Some(RunResult::Sweep(_))) {
         out.push_str("\n★ the step with the highest output tok/s that meets every SLO.\n");
     }

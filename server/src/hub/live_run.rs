@@ -107,10 +107,9 @@ impl LiveRun {
     }
 
     /// Marks load as started now (after preflight), with the model and endpoint preflight resolved.
-    pub fn set_running(&self, started_unix_ms: u64, model: String, endpoint: protocol::spec::Endpoint) {
+    pub fn set_running(&self, started_unix_ms: u64, spec: protocol::spec::RunSpec) {
         let mut s = self.lock();
-        s.view.spec.model = Some(model);
-        s.view.spec.endpoint = endpoint;
+        s.view.spec = spec;
         s.view.status = RunStatus::Running;
         s.view.started_unix_ms = started_unix_ms;
     }

@@ -8,7 +8,7 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 
 use protocol::event::RunEvent;
 use protocol::live_run::{RunResult, RunStatus, RunView};
-use protocol::spec::{Endpoint, FieldError, RunSpec};
+use protocol::spec::{FieldError, RunSpec};
 
 use super::{ids::new_run_id, live_run::LiveRun, recorder::Recorder};
 use crate::clock::unix_ms;
@@ -257,9 +257,9 @@ impl session::Observer for HubObserver<'_> {
         let _ = self.tx.send(RunEvent::Preflight { state: state.to_owned() });
     }
 
-    fn load_starting(&mut self, started_unix_ms: u64, model: &str, endpoint: Endpoint, _notes: &[String]) {
+    fn load_starting(&mut self, started_unix_ms: u64, spec: &RunSpec, _notes: &[String]) {
         let _ = self.load_started.set(Instant::now());
-        self.run.set_running(started_unix_ms, model.to_owned(), endpoint);
+        self.run.set_running(started_unix_ms, spec.clone());
     }
 
     fn note(&mut self, note: &str) {
@@ -276,7 +276,7 @@ async fn execute(
     energy: &EnergyScope,
 ) -> (RunStatus, Option<String>, Option<RunResult>) {
     let mut observer = HubObserver { run, tx: tx.clone(), load_started };
-    let outcome = session::run(&mut spec, None, telemetry, energy, &mut observer, tx, run.cancel.clone()).await;
+    let outcome = session::run(&mut spec, telemetry, energy, &mut observer, tx, run.cancel.clone()).await;
     match outcome {
         Outcome::Finished { result, .. } => {
             let verdict = match &result {

@@ -246,6 +246,8 @@ mod tests {
             output_tokens: 1,
             input_tokens: 1,
             token_source: protocol::record::TokenSource::Usage,
+            requested_tokens: 0,
+            retried: false,
             warmup: false,
             error: None,
         })

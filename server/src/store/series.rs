@@ -48,7 +48,7 @@ impl SeriesBatch {
 }
 
 /// `requests` row: step, idx, t_send_ms, scheduler_lag_ms, ttft_ms, e2e_ms, tpot_ms, output_tokens, input_tokens,
-/// token_source, warmup (0 | 1), error_class, error_status, error_message.
+/// token_source, warmup (0 | 1), error_class, error_status, error_message, requested_tokens, retried (0 | 1).
 type RequestRow = (
     i64,
     i64,
@@ -64,6 +64,8 @@ type RequestRow = (
     Option<String>,
     Option<i64>,
     Option<String>,
+    i64,
+    i64,
 );
 
 /// A unit enum's serde name (`usage`, `http_status`…).
@@ -147,7 +149,7 @@ async fn upsert<T>(
 
 const WINDOW_COLUMNS: [&str; 5] = ["run_id", "step", "t_end_ms", "unix_ms", "window_json"];
 const GPU_COLUMNS: [&str; 4] = ["run_id", "gpu_index", "unix_ms", "sample_json"];
-const REQUEST_COLUMNS: [&str; 15] = [
+const REQUEST_COLUMNS: [&str; 17] = [
     "run_id",
     "step",
     "idx",
@@ -163,6 +165,8 @@ const REQUEST_COLUMNS: [&str; 15] = [
     "error_class",
     "error_status",
     "error_message",
+    "requested_tokens",
+    "retried",
 ];
 
 /// Writes `batch` for `run_id` on `conn` (inside the caller's transaction).
@@ -228,6 +232,8 @@ pub(super) async fn insert(
             .bind(err.map(|e| name_of(&e.class)))
             .bind(err.and_then(|e| e.status).map(i64::from))
             .bind(err.map(|e| e.message.as_str()))
+            .bind(i64::from(r.requested_tokens))
+            .bind(i64::from(r.retried))
     })
     .await?;
     Ok(())
@@ -272,7 +278,7 @@ impl Store {
     pub async fn load_requests(&self, run_id: &str) -> Result<Vec<RequestRecord>, StoreError> {
         let rows: Vec<RequestRow> = sqlx::query_as(
             "SELECT step, idx, t_send_ms, scheduler_lag_ms, ttft_ms, e2e_ms, tpot_ms, output_tokens, input_tokens, \
-             token_source, warmup, error_class, error_status, error_message \
+             token_source, warmup, error_class, error_status, error_message, requested_tokens, retried \
              FROM run_requests WHERE run_id = $1 ORDER BY step, idx",
         )
         .bind(run_id)
@@ -296,8 +302,24 @@ impl Store {
 }
 
 fn request_of(row: RequestRow) -> Option<RequestRecord> {
-    let (step, idx, t_send_ms, scheduler_lag_ms, ttft_ms, e2e_ms, tpot_ms, out, inp, source, warmup, class, st, msg) =
-        row;
+    let (
+        step,
+        idx,
+        t_send_ms,
+        scheduler_lag_ms,
+        ttft_ms,
+        e2e_ms,
+        tpot_ms,
+        out,
+        inp,
+        source,
+        warmup,
+        class,
+        st,
+        msg,
+        asked,
+        retried,
+    ) = row;
     let error = match class {
         Some(c) => Some(RequestError {
             class: from_name(c)?,
@@ -318,6 +340,8 @@ fn request_of(row: RequestRow) -> Option<RequestRecord> {
         input_tokens: u32::try_from(inp).ok()?,
         token_source: from_name(source)?,
         warmup: warmup != 0,
+        requested_tokens: u32::try_from(asked).unwrap_or(0),
+        retried: retried != 0,
         error,
     })
 }

@@ -178,6 +178,8 @@ fn request(index: u64, warmup: bool, failed: bool) -> RequestRecord {
         output_tokens: if failed { 0 } else { 4 },
         input_tokens: 8,
         token_source: TokenSource::Usage,
+        requested_tokens: 0,
+        retried: false,
         warmup,
         error: failed.then(|| RequestError {
             class: ErrorClass::HttpStatus,

@@ -78,7 +78,8 @@ fn answer(mode: usize) -> Response {
     }
 }
 
-/// Preflight's probes (1 and 16 tokens) get good answers; the run's requests (32 tokens) get mode `n % MODES`.
+/// Preflight's probes (1 token, not streamed) and its length check (the first streamed request: it asks for the
+/// run's own 32 tokens) get good answers; the run's requests after it get mode `n % MODES`.
 async fn chat(State(n): State<Arc<AtomicU64>>, Json(req): Json<Value>) -> Response {
     if req["stream"] != json!(true) {
         return Json(json!({
@@ -87,13 +88,14 @@ async fn chat(State(n): State<Arc<AtomicU64>>, Json(req): Json<Value>) -> Respon
         }))
         .into_response();
     }
-    if req["max_tokens"].as_u64() != Some(32) {
+    // Streamed 32-token requests in order: preflight's length check (0), then the run's (1, 2…).
+    let nth = (req["max_tokens"].as_u64() == Some(32)).then(|| n.fetch_add(1, Ordering::SeqCst));
+    let Some(i) = nth.filter(|&i| i > 0) else {
         let usage = json!({"choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 2}});
         let good = format!("{}data: {usage}\n\ndata: [DONE]\n\n", GOOD.trim_end_matches("data: [DONE]\n\n"));
         return sse(good);
-    }
-    let i = n.fetch_add(1, Ordering::SeqCst) as usize;
-    answer(i % MODES.len())
+    };
+    answer((i - 1) as usize % MODES.len())
 }
 
 async fn spawn_garbage_target() -> String {
@@ -135,7 +137,10 @@ async fn garbage_from_the_target_ends_each_request_classified_and_the_server_sta
     });
     let id = app.start_run(&spec).await;
     let ended = app.wait_run(&id, "its end", |v| !v.status.is_live()).await;
-    assert_eq!(ended.status, RunStatus::Completed, "{ended:#?}");
+    // Garbage that parses still is not the 32 tokens asked for: the run ends with the output-length verdict (and
+    // only that one: the error-rate limit is lifted), and every request still gets its class.
+    assert_eq!(ended.status, RunStatus::Failed, "{ended:#?}");
+    assert!(ended.verdict.as_deref().is_some_and(|v| v.contains("another output length")), "{ended:#?}");
     assert_eq!(ended.progress.done, total);
 
     // Each request's class, from the archive's CSV (index → mode, since they ran one at a time).
@@ -149,12 +154,13 @@ async fn garbage_from_the_target_ends_each_request_classified_and_the_server_sta
     };
     let mut wrong = Vec::new();
     for line in csv.lines().skip(1) {
-        let cols: Vec<&str> = line.splitn(14, ',').collect();
+        // step,index,…,warmup,retried,error_class,error_status,error_message (the message may hold commas).
+        let cols: Vec<&str> = line.splitn(16, ',').collect();
         let index: usize = cols[1].parse().unwrap();
-        let class = cols[11];
+        let class = cols[13];
         let mode = &MODES[index % MODES.len()];
         if !mode.class.contains(&class) {
-            wrong.push(format!("{}: got `{class}`, expected one of {:?} ({})", mode.name, mode.class, cols[13]));
+            wrong.push(format!("{}: got `{class}`, expected one of {:?} ({})", mode.name, mode.class, cols[15]));
         }
     }
     assert!(wrong.is_empty(), "misclassified:\n{}", wrong.join("\n"));

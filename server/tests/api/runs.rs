@@ -216,3 +216,42 @@ async fn one_run_at_a_time_and_stop_keeps_completed_requests() {
     let next = app.start_run(&demo_spec(&target, 1, Some(1), None)).await;
     app.wait_run(&next, "an end", |v| !v.status.is_live()).await;
 }
+
+/// Long outputs (≈3.7 s per request on the demo target) show tokens in every live window, counted as they arrive;
+/// the stored windows add up to the report's output tokens, and no window spikes (a short last window is divided
+/// by its real length).
+#[tokio::test]
+async fn live_windows_count_tokens_as_they_arrive() {
+    let app = spawn_demo_app().await;
+    let target = app.demo_target().await;
+    let mut spec = demo_spec(&target, 2, Some(4), None);
+    spec["workload"]["output_tokens"] = json!({ "min": 300, "max": 300 });
+    let id = app.start_run(&spec).await;
+    let view = app.wait_run(&id, "its end", |v| !v.status.is_live()).await;
+    assert_eq!(view.status, RunStatus::Completed, "{view:#?}");
+    let report = single(&view);
+    assert_eq!(report.output_tokens, 4 * 300);
+    let series: Value = app.get_json(&format!("/api/runs/{id}/series")).await;
+    let windows = series["windows"].as_array().unwrap();
+    let tokens: Vec<f64> = windows.iter().map(|w| w["output_tokens"].as_f64().unwrap()).collect();
+    let sum: f64 = tokens.iter().sum();
+    assert!((sum - 1200.0).abs() < 1e-6, "windows add up to {sum}");
+    let first = tokens.iter().position(|&t| t > 0.0).unwrap();
+    let last = tokens.iter().rposition(|&t| t > 0.0).unwrap();
+    let inner = &tokens[first..=last];
+    let with_tokens = inner.iter().filter(|&&t| t > 0.0).count();
+    assert!(with_tokens * 10 >= inner.len() * 9, "tokens in {with_tokens} of {} windows: {tokens:?}", inner.len());
+    let rates: Vec<f64> = windows.iter().map(|w| w["output_tokens_per_s"].as_f64().unwrap()).collect();
+    let mut sorted = rates.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let peak = sorted.last().copied().unwrap();
+    assert!(peak <= 2.0 * median.max(1.0), "a window spikes: {rates:?}");
+    for w in windows {
+        let len = w["length_ms"].as_f64().unwrap();
+        assert!(len > 0.0 && len <= 1000.0 + 50.0, "{w}");
+        let rate = w["output_tokens_per_s"].as_f64().unwrap();
+        assert!((rate - w["output_tokens"].as_f64().unwrap() / (len / 1000.0)).abs() < 1e-6, "{w}");
+    }
+    assert!(report.steady_output_tokens_per_s.is_some(), "{report:?}");
+}

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::{routing::get, Json, Router};
-use protocol::spec::Endpoint;
+use protocol::spec::{Backend, Endpoint};
 use server::engine::preflight::{preflight, target_config, PreflightError};
 use server::mock::MockConfig;
 
@@ -21,8 +21,9 @@ async fn a_ready_mock_is_discovered_and_checked() {
     assert_eq!(report.endpoints_working, vec![Endpoint::Completions, Endpoint::Chat]);
     assert_eq!(report.health_status, Some(200));
     assert!(report.usage_reported);
-    assert_eq!((report.output_length_requested, report.output_length_received), (16, 16));
+    assert_eq!((report.output_length_requested, report.output_length_received), (8, 8), "the run's own length");
     assert!(report.output_length_honoured);
+    assert_eq!((report.backend, report.backend_detected), (Backend::Mock, Some(Backend::Mock)));
     assert!(report.notes.is_empty(), "{:?}", report.notes);
     assert_eq!(report.states[0], "ready: 1 model");
     assert_eq!(*lines.lock().unwrap(), report.states);
@@ -95,7 +96,7 @@ async fn a_server_without_usage_is_noted() {
     let base = spawn_mock(MockConfig { no_usage: true, ..fast() }).await;
     let report = preflight(&spec(&base), &mut |_| {}).await.unwrap();
     assert!(!report.usage_reported);
-    assert!(report.output_length_honoured, "16 one-token chunks");
+    assert!(report.output_length_honoured, "8 one-token chunks");
     assert!(report.notes.iter().any(|n| n.contains("usage")), "{:?}", report.notes);
 }
 

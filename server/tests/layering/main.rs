@@ -1,6 +1,7 @@
 //! The server's modules import one way: routes → hub/commands → engine/telemetry/store/export, nothing below
 //! imports from above, and no set of modules imports each other in a cycle. Read from the source: every
 //! `crate::…`, `super::…` and `use` path outside `#[cfg(test)]` code is an edge between modules.
+#![allow(clippy::unwrap_used)] // Tests fail loudly.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -145,7 +146,10 @@ fn cycle(g: &Graph) -> Option<Vec<String>> {
     g.edges.keys().find_map(|v| visit(v, g, &mut Vec::new(), &mut done))
 }
 
-fn load() -> (BTreeSet<Vec<String>>, Vec<(Vec<String>, String)>) {
+/// Every module path, and each module's path with its code.
+type Sources = (BTreeSet<Vec<String>>, Vec<(Vec<String>, String)>);
+
+fn load() -> Sources {
     let mut paths = Vec::new();
     rust_files(&src(), &mut paths);
     let files: Vec<(Vec<String>, String)> =

@@ -261,12 +261,13 @@ fn a_missed_slo_exits_1() {
 /// successes' latencies, and the run exits 1 even when the error-rate limit is lifted.
 #[test]
 fn failures_count_against_the_slo() {
-    let mock = Mock::start(&["--ttft-ms", "5", "--itl-ms", "1", "--error-rate", "0.4", "--seed", "7"]);
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let path = json.to_str().unwrap();
     let common =
         ["--concurrency", "4", "--requests", "50", "--output-tokens", "8", "--slo", "ttft_ms=1000", "--no-save"];
+    // A fresh mock per run: its failures are drawn in request order from the seed (preflight's first ones succeed).
+    let mock = Mock::start(&["--error-rate", "0.4", "--seed", "7"]);
     let out = mock.run(&[&common[..], &["--json", path, "--max-error-rate", "1"]].concat());
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["slo_met"], false, "{report}");
@@ -274,6 +275,7 @@ fn failures_count_against_the_slo() {
     assert!(report["goodput_rps"].as_f64().unwrap() < report["requests_per_s"].as_f64().unwrap() + 1e-9);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     // The same run under the default limit also gets the error-rate verdict.
+    let mock = Mock::start(&["--error-rate", "0.4", "--seed", "7"]);
     let out = mock.run(&[&common[..], &["--json", path]].concat());
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert!(report["verdict"].as_str().is_some_and(|v| v.contains("% limit")), "{report}");

@@ -83,6 +83,15 @@ pub fn render_report(r: &RunReport) -> String {
     if r.requests_failed > 0 {
         t.add_row(["error rate".to_owned(), format!("{:.1} %", r.error_rate * 100.0)]);
     }
+    if r.requests_retried > 0 {
+        t.add_row([
+            "retried".to_owned(),
+            format!(
+                "{} requests sent again on a fresh connection: the server had closed their pooled connection unread",
+                r.requests_retried
+            ),
+        ]);
+    }
     if let Some(g) = r.goodput_rps {
         t.add_row(["goodput".to_owned(), format!("{g:.2} req/s within every SLO")]);
     }

@@ -133,6 +133,12 @@ pub(super) fn header(root: &Area<'_>, view: &RunView, series: &RunSeries) -> any
         let vs = bold(28, if *bad { BAD } else { TEXT });
         root.draw_text(&fit(root, value, &vs, box_w as u32 - 24), &vs, (x0 + 14, top + 44)).map_err(draw_err)?;
     }
+    let warnings = caveats(r, view.verdict.as_deref());
+    if let (false, Some(RunResult::Single(_))) = (warnings.is_empty(), &view.result) {
+        let style = font(16, BAD);
+        root.draw_text(&fit(root, &warnings.join(" · "), &style, inner), &style, (MARGIN, top + 94))
+            .map_err(draw_err)?;
+    }
     if let Some(RunResult::Sweep(s)) = &view.result {
         let note = match s.best_step {
             Some(i) => format!("sweep of {} steps: these figures are those of the best step, {}", s.steps.len(), i + 1),
@@ -144,6 +150,25 @@ pub(super) fn header(root: &Area<'_>, view: &RunView, series: &RunSeries) -> any
         root.draw_text(&note, &font(16, MUTED), (MARGIN, top + 94)).map_err(draw_err)?;
     }
     Ok(())
+}
+
+/// What a reader of the image must know before trusting its figures: the verdict, a client that set the pace,
+/// token counts that are estimates.
+fn caveats(r: &protocol::report::RunReport, verdict: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(v) = verdict {
+        out.push(format!("verdict: {v}"));
+    }
+    if r.client_bound {
+        out.push("CLIENT-BOUND: the client set the pace (see the report)".to_owned());
+    }
+    if r.input_tokens_source == "estimate" {
+        out.push("prompt lengths are ESTIMATES (no tokenizer)".to_owned());
+    }
+    if r.output_tokens_source == "chunks" {
+        out.push("output tokens are CHUNK COUNTS (no usage, no tokenizer)".to_owned());
+    }
+    out
 }
 
 /// A rounded-ish tag: text in a thin frame.
