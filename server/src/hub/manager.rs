@@ -91,7 +91,12 @@ impl RunManager {
     /// Validates `spec` and starts it in the background; returns the live run.
     pub fn start(&self, mut spec: RunSpec) -> Result<Arc<LiveRun>, StartError> {
         session::resolve_seed(&mut spec);
-        let errors = spec.validate();
+        let mut errors = spec.validate();
+        if let Some(Err(e)) = spec.tokenizer.as_deref().map(crate::engine::tokenize::precheck) {
+            let message = e.to_string();
+            let message = message.strip_prefix("tokenizer: ").unwrap_or(&message).to_owned();
+            errors.push(FieldError { field: "tokenizer".into(), message });
+        }
         if !errors.is_empty() {
             return Err(StartError::Invalid(errors));
         }

@@ -255,3 +255,20 @@ async fn live_windows_count_tokens_as_they_arrive() {
     }
     assert!(report.steady_output_tokens_per_s.is_some(), "{report:?}");
 }
+
+/// A tokenizer that is not there is refused at the field, before the run starts (not later on the run page).
+#[tokio::test]
+async fn a_missing_tokenizer_is_a_field_error() {
+    let app = spawn_app().await;
+    let mut spec = demo_spec("http://127.0.0.1:1", 1, Some(1), None);
+    spec["tokenizer"] = json!("/nonexistent/model/tokenizer.json");
+    let resp = app.post_json("/api/runs", &spec).await;
+    assert_eq!(resp.status(), 422);
+    let body = error_body(resp).await;
+    assert_eq!(fields(&body), ["tokenizer"], "{}", body.error);
+    assert!(
+        body.fields[0].message.contains("--tokenizer") || body.fields[0].message.contains("tokenizer.json"),
+        "{}",
+        body.fields[0].message
+    );
+}

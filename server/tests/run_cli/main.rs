@@ -281,3 +281,64 @@ fn failures_count_against_the_slo() {
     assert!(report["verdict"].as_str().is_some_and(|v| v.contains("% limit")), "{report}");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Without a tokenizer, a server with a tokenize endpoint still gets prompts of the asked length (the mock counts
+/// one token per word in `/tokenize` and in `usage`); without one either, the lengths are an estimate, said so.
+#[test]
+fn prompt_lengths_come_from_the_servers_tokenize_endpoint_or_are_labelled_estimates() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let path = json.to_str().unwrap();
+    let args = ["--concurrency", "2", "--requests", "6", "--input-tokens", "64", "--output-tokens", "4", "--no-save"];
+    let mock = Mock::start(&[]);
+    let out = mock.run(&[&args[..], &["--json", path]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["workload"]["tokens_source"], "server", "{report}");
+    assert_eq!(report["input_tokens"], 6 * 64, "the server counted exactly 64 tokens per prompt: {report}");
+    assert_eq!(report["prompt_overhead_tokens"], 0.0);
+
+    let mock = Mock::start(&["--no-tokenize"]);
+    let out = mock.run(&[&args[..], &["--json", path]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["workload"]["tokens_source"], "estimate", "{report}");
+    assert!(stderr(&out).contains("no tokenizer: prompt lengths are estimates"), "{}", stderr(&out));
+}
+
+/// `--tokenizer` loads the model's tokenizer (here a tokenizer.json fixture): prompts are built and counted with
+/// it. A tokenizer that is missing or unreadable is a usage error naming the flag, before anything is sent.
+#[test]
+fn a_tokenizer_is_used_and_a_bad_one_is_refused() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tokenizer.json");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let path = json.to_str().unwrap();
+    let mock = Mock::start(&[]);
+    let base = ["--concurrency", "2", "--requests", "4", "--input-tokens", "32", "--output-tokens", "4", "--no-save"];
+    let out = mock.run(&[&base[..], &["--json", path, "--tokenizer", fixture]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["workload"]["tokens_source"], "tokenizer", "{report}");
+    assert!(report["workload"]["tokenizer"].as_str().unwrap().contains("tokenizer.json"), "{report}");
+
+    let missing = dir.path().join("nope/tokenizer.json");
+    let out = mock.run(&[&base[..], &["--tokenizer", missing.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tokenizer"), "{}", stderr(&out));
+    let garbage = dir.path().join("tokenizer.json");
+    std::fs::write(&garbage, "{not a tokenizer").unwrap();
+    let out = mock.run(&[&base[..], &["--tokenizer", garbage.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tokenizer"), "{}", stderr(&out));
+    // A Hugging Face id while offline: the message names the fix.
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenscope"))
+        .args(["run", "--target", &mock.url, "--concurrency", "1", "--requests", "1", "--no-save"])
+        .args(["--tokenizer", "example-org/no-such-model"])
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tokenizer DIR"), "{}", stderr(&out));
+}

@@ -120,16 +120,30 @@ pub fn render_report(r: &RunReport) -> String {
     if let Some(g) = &r.gpu {
         t.add_row(["GPU".to_owned(), gpu_line(g)]);
     }
+    let prompts = if r.workload.prompt_count == 0 {
+        "a new prompt per request".to_owned()
+    } else if r.workload.filtered_out > 0 {
+        format!("{} prompts ({} left out by length)", r.workload.prompt_count, r.workload.filtered_out)
+    } else {
+        format!("{} prompts", r.workload.prompt_count)
+    };
     t.add_row([
         "workload".to_owned(),
         format!(
-            "{}, {} prompts, seed {}, sha256 {}",
+            "{}, {prompts}, seed {} (--seed repeats it), sha256 {}",
             r.workload.kind,
-            r.workload.prompt_count,
             r.workload.seed,
             r.workload.prompt_set_sha256.get(..12).unwrap_or_default()
         ),
     ]);
+    if !r.workload.tokenizer.is_empty() {
+        let calibration = r
+            .workload
+            .calibration_max_error_tokens
+            .map(|e| format!(" (calibrated: at most {e} tokens off)"))
+            .unwrap_or_default();
+        t.add_row(["prompt lengths by".to_owned(), format!("{}{calibration}", r.workload.tokenizer)]);
+    }
     out.push_str(&format!("{t}\n"));
     if let Some(v) = &r.verdict {
         out.push_str(&format!("verdict: {v}\n"));

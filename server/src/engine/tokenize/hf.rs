@@ -198,6 +198,18 @@ pub fn load_tokenizer_offline(spec: &str, hub: &HubConfig) -> Result<HfTokenizer
     }
 }
 
+/// Checks, without reading or downloading anything, that `spec` can name a tokenizer: an existing file, a folder
+/// holding `tokenizer.json`, or a model id (cached, or downloadable unless offline). For refusing a bad field at
+/// once (the dashboard's `POST /api/runs`) rather than when the run starts.
+pub fn precheck(spec: &str) -> Result<(), TokenizerError> {
+    let hub = HubConfig::from_env();
+    match resolve(spec, &hub)? {
+        Resolved::File(_) => Ok(()),
+        Resolved::Download { model, tried } if hub.offline => Err(offline_error(model, tried)),
+        Resolved::Download { .. } => Ok(()),
+    }
+}
+
 fn offline_error(model: String, tried: String) -> TokenizerError {
     TokenizerError::Hub {
         model,

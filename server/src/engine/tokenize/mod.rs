@@ -30,7 +30,7 @@ mod synth_tests;
 mod test_util;
 
 pub use self::error::{TokenizerError, TOKENIZER_FIX};
-pub use self::hf::{load_tokenizer, load_tokenizer_offline, load_tokenizer_with, HfTokenizer};
+pub use self::hf::{load_tokenizer, load_tokenizer_offline, load_tokenizer_with, precheck, HfTokenizer};
 pub use self::hub::{is_model_id, HubConfig};
 pub use self::server::{ServerFlavor, ServerTokenizer};
 pub use self::synth::{Calibration, CalibrationSample, PromptSynth, SynthPrompt, SynthSource};
