@@ -145,7 +145,8 @@ pub async fn run(
     observer.preflight_state(&format!("prompt lengths: {}", tokens.synth.label()));
     if matches!(tokens.counter, Counter::Estimate) {
         observer.note(
-            "no tokenizer: prompt lengths are estimates (one common word per token) and the report says so; give              --tokenizer (the model's tokenizer.json, its folder or its Hugging Face id) for exact lengths",
+            "no tokenizer: prompt lengths are estimates (one common word per token) and the report says so; give \
+             --tokenizer (the model's tokenizer.json, its folder or its Hugging Face id) for exact lengths",
         );
     }
     let workload = tokio::select! {

@@ -52,7 +52,7 @@ pub fn RunCharts(
     view! {
         <div class="chart-grid">
             <TimeChart title="Output tokens/s" y_unit="tok/s" series=tok x_range testid="chart-tokens" />
-            <TimeChart title="Requests/s" y_unit="req/s" series=req x_range testid="chart-requests" />
+            <TimeChart title="Requests/s (completed)" y_unit="req/s" series=req x_range testid="chart-requests" />
             <TimeChart title="Time to first token" y_unit="ms" series=ttft x_range testid="chart-ttft" />
             <TimeChart title="Inter-token latency" y_unit="ms" series=itl x_range testid="chart-itl" />
             <TimeChart title="In flight and errors" y_unit="requests" series=load x_range testid="chart-load" />

@@ -84,6 +84,8 @@ pub enum ClientError {
 /// An OpenAI-compatible server reached over HTTP.
 pub struct OpenAiTarget {
     client: Client,
+    /// Never pools: the resend of a request whose pooled connection was closed goes out on a new connection.
+    fresh: Client,
     url: Url,
     auth: Option<HeaderValue>,
     endpoint: Endpoint,
@@ -116,7 +118,12 @@ impl OpenAiTarget {
         };
         let url = server_url(&cfg.base_url, path)?;
         Ok(OpenAiTarget {
-            client: http_client()?,
+            // llama.cpp's server closes the connection after every streamed answer while announcing keep-alive
+            // (cpp-httplib treats the end of its stream callback as a cancel): pooling buys nothing there and
+            // sends requests on sockets being closed, so its streamed requests get a connection each, as
+            // GuideLLM's do.
+            client: if cfg.stream && cfg.backend == Backend::LlamaCpp { fresh_client()? } else { http_client()? },
+            fresh: fresh_client()?,
             url,
             auth: auth_header(cfg.api_key.as_deref())?,
             endpoint: cfg.endpoint,
@@ -139,21 +146,21 @@ impl OpenAiTarget {
         let opts =
             BodyOptions { endpoint: self.endpoint, model: &self.model, backend: self.backend, stream: self.stream };
         let body = request_body(opts, prompt).map_err(|e| error(ErrorClass::Other, format!("request body: {e}")))?;
-        let send = |body: Vec<u8>| {
-            let mut req = self.client.post(self.url.clone()).header(CONTENT_TYPE, "application/json").body(body);
+        let send = |client: &Client, body: Vec<u8>| {
+            let mut req = client.post(self.url.clone()).header(CONTENT_TYPE, "application/json").body(body);
             if let Some(auth) = &self.auth {
                 req = req.header(AUTHORIZATION, auth.clone());
             }
             req.send()
         };
-        let resp = match send(body.clone()).await {
+        let resp = match send(&self.client, body.clone()).await {
             Ok(resp) => resp,
             // The server had closed the pooled connection (llama.cpp's server closes after every streamed answer
             // while announcing keep-alive): it never read this request, so it is sent once more, on a connection
             // opened for it, and counted as retried.
             Err(e) if closed_before_answer(&e) => {
                 out.retried = true;
-                send(body).await.map_err(transport_error)?
+                send(&self.fresh, body).await.map_err(transport_error)?
             }
             Err(e) => return Err(transport_error(e)),
         };
@@ -222,6 +229,17 @@ impl Target for OpenAiTarget {
             }
         })
     }
+}
+
+/// A client that opens a new connection for every request (no idle pool).
+fn fresh_client() -> Result<Client, ClientError> {
+    Client::builder()
+        .pool_max_idle_per_host(0)
+        .tcp_nodelay(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .no_proxy()
+        .build()
+        .map_err(ClientError::Build)
 }
 
 /// The client every request of one target shares: pooled without limit, no Nagle, no system proxy.

@@ -117,3 +117,37 @@ async fn an_invalid_spec_or_a_bad_dataset_is_an_error() {
     let e = run(&missing, t, tx, CancellationToken::new()).await.unwrap_err();
     assert!(e.to_string().contains("/nope.json"), "{e}");
 }
+
+/// Records every prompt it is sent, then answers like the dummy target.
+struct Recording {
+    inner: DummyTarget,
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+impl crate::engine::target::Target for Recording {
+    fn execute<'a>(
+        &'a self,
+        prompt: &'a crate::engine::target::Prompt,
+        tap: &'a dyn crate::engine::target::ChunkTap,
+    ) -> futures::future::BoxFuture<'a, crate::engine::target::RequestResult> {
+        if let crate::engine::target::PromptBody::Text(t) = &prompt.body {
+            self.seen.lock().unwrap().push(t.clone());
+        }
+        self.inner.execute(prompt, tap)
+    }
+}
+
+/// No prompt is sent twice in a run: warmup and every sweep step take the next prompts of one sequence.
+#[tokio::test(start_paused = true)]
+async fn sweep_steps_and_warmup_never_repeat_a_prompt() {
+    let target = Arc::new(Recording { inner: DummyTarget::new(), seen: Default::default() });
+    let spec = RunSpec { sweep: vec![1.0, 2.0, 4.0], warmup_requests: 3, requests: Some(12), ..spec() };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let out = run(&spec, target.clone(), tx, CancellationToken::new()).await.unwrap();
+    let RunOutcome::Sweep(s) = out else { panic!("sweep expected") };
+    assert_eq!(s.steps.len(), 3);
+    let seen = target.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3 * (3 + 12), "every request, warmup included, was sent");
+    let distinct: std::collections::HashSet<&String> = seen.iter().collect();
+    assert_eq!(distinct.len(), seen.len(), "a prompt was sent twice");
+}

@@ -216,7 +216,7 @@ pub(super) fn panels(view: &RunView, series: &RunSeries, latency: &LatencyCdf) -
                 x,
                 vec![
                     window_line("in flight (left axis)", 4, w, o, |x| Some(x.in_flight as f64)),
-                    Line { right: true, ..window_line("requests/s (right)", 1, w, o, |x| Some(x.requests_per_s)) },
+                    Line { right: true, ..window_line("completed req/s (right)", 1, w, o, |x| Some(x.requests_per_s)) },
                     Line {
                         right: true,
                         ..window_line("errors/s (right)", 3, w, o, |x| Some(x.errors.values().sum::<u64>() as f64))
