@@ -226,10 +226,10 @@ pub fn NewRunPage() -> impl IntoView {
                         {input("Output tokens (N or MIN..MAX)", "workload.output_tokens", f.output_tokens, "128", errors)}
                         {input("Seed", "seed", f.seed, "random", errors)}
                         {input(
-                            "Tokenizer (tokenizer.json, model folder or HF id; empty: the server's /tokenize)",
+                            "Tokenizer (path or HF id; optional)",
                             "tokenizer",
                             f.tokenizer,
-                            "/models/Llama-3.1-8B-Instruct",
+                            "empty: the server's /tokenize",
                             errors,
                         )}
                     </div>
