@@ -123,9 +123,18 @@ fn check_load(errs: &mut Errors, load: &LoadSpec, sweep: &[f64]) {
     }
 }
 
+/// Longest prompt or output one request may ask for, tokens (2^20: longer than any model's context). A larger one
+/// would only make the client allocate gigabytes of prompt text.
+pub const MAX_TOKENS_PER_REQUEST: u32 = 1 << 20;
+
 fn check_range(errs: &mut Errors, field: &str, r: TokenRange) {
     if r.min == 0 {
         errs.push(field, "must be at least 1 token");
+    } else if r.max > MAX_TOKENS_PER_REQUEST {
+        errs.push(
+            field,
+            format!("at most {MAX_TOKENS_PER_REQUEST} tokens per request (longer than any model's context)"),
+        );
     } else if r.min > r.max {
         errs.push(field, format!("range {}..{} is reversed: write MIN..MAX, e.g. {}..{}", r.min, r.max, r.max, r.min));
     }
@@ -281,5 +290,20 @@ mod tests {
             fields(&s),
             ["requests", "duration_s", "warmup_s", "request_timeout_s", "ready_timeout_s", "slo.ttft_ms"]
         );
+    }
+
+    #[test]
+    fn absurd_lengths_are_refused() {
+        let s = RunSpec {
+            workload: WorkloadSpec::Synthetic {
+                input_tokens: TokenRange { min: 4_000_000_000, max: 4_000_000_000 },
+                output_tokens: TokenRange::fixed(MAX_TOKENS_PER_REQUEST),
+            },
+            ..spec()
+        };
+        let errs = s.validate();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].field, "workload.input_tokens");
+        assert!(errs[0].message.contains("1048576"), "{}", errs[0].message);
     }
 }
