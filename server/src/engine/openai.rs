@@ -231,27 +231,20 @@ impl Target for OpenAiTarget {
     }
 }
 
-/// A client that opens a new connection for every request (no idle pool).
-fn fresh_client() -> Result<Client, ClientError> {
-    Client::builder()
-        .pool_max_idle_per_host(0)
-        .tcp_nodelay(true)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .no_proxy()
-        .build()
-        .map_err(ClientError::Build)
+/// What every client of the target shares: no Nagle, a connect timeout, no system proxy, idle pooled connections
+/// dropped before the server's keep-alive timeout.
+fn client_builder() -> reqwest::ClientBuilder {
+    Client::builder().tcp_nodelay(true).connect_timeout(CONNECT_TIMEOUT).pool_idle_timeout(POOL_IDLE_TIMEOUT).no_proxy()
 }
 
-/// The client every request of one target shares: pooled without limit, no Nagle, no system proxy.
+/// A client that opens a new connection for every request (no idle pool).
+fn fresh_client() -> Result<Client, ClientError> {
+    client_builder().pool_max_idle_per_host(0).build().map_err(ClientError::Build)
+}
+
+/// The client every request of one target shares: pooled without limit.
 pub(crate) fn http_client() -> Result<Client, ClientError> {
-    Client::builder()
-        .pool_max_idle_per_host(usize::MAX)
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .tcp_nodelay(true)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .no_proxy()
-        .build()
-        .map_err(ClientError::Build)
+    client_builder().pool_max_idle_per_host(usize::MAX).build().map_err(ClientError::Build)
 }
 
 /// A client for the target's tokenize endpoint: the run's client settings, with the API key on every request.
@@ -260,15 +253,7 @@ pub fn tokenize_client(api_key: Option<&str>) -> Result<Client, ClientError> {
     if let Some(auth) = auth_header(api_key)? {
         headers.insert(AUTHORIZATION, auth);
     }
-    Client::builder()
-        .default_headers(headers)
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .tcp_nodelay(true)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(Duration::from_secs(30))
-        .no_proxy()
-        .build()
-        .map_err(ClientError::Build)
+    client_builder().default_headers(headers).timeout(Duration::from_secs(30)).build().map_err(ClientError::Build)
 }
 
 /// True when `e` says the connection was closed before any answer came: hyper's "connection closed before message

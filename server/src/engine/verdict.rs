@@ -90,9 +90,9 @@ impl FailureTally {
         }
     }
 
-    /// The failures by kind, e.g. `3 × timeout, 1 × HTTP 500; first error: …`.
-    pub fn summary(&self) -> String {
-        let parts: Vec<String> = self
+    /// The failures by kind (`3 × timeout, 1 × HTTP 500`) and the first message.
+    fn parts(&self) -> (String, String) {
+        let kinds: Vec<String> = self
             .kinds
             .iter()
             .map(|((class, status), (n, _))| match status {
@@ -101,15 +101,18 @@ impl FailureTally {
             })
             .collect();
         let first = self.kinds.values().next().map(|(_, m)| short(m)).unwrap_or_default();
-        format!("{}; first error: {first}", parts.join(", "))
+        (kinds.join(", "), first)
+    }
+
+    /// The failures by kind, e.g. `3 × timeout, 1 × HTTP 500; first error: …`.
+    pub fn summary(&self) -> String {
+        let (kinds, first) = self.parts();
+        format!("{kinds}; first error: {first}")
     }
 
     fn mixed(&self) -> String {
-        let summary = self.summary();
-        match summary.split_once("; first error: ") {
-            Some((kinds, first)) => format!("every request failed ({kinds}); first error: {first}"),
-            None => format!("every request failed ({summary})"),
-        }
+        let (kinds, first) = self.parts();
+        format!("every request failed ({kinds}); first error: {first}")
     }
 }
 
