@@ -13,6 +13,7 @@ pub mod hub;
 pub mod import;
 pub mod logging;
 pub mod mock;
+pub mod policy;
 pub mod routes;
 pub mod session;
 pub mod site;

@@ -15,6 +15,7 @@ use protocol::preflight::PreflightReport;
 use protocol::spec::{FieldError, LoadSpec, RunSpec};
 
 use crate::clock::unix_ms;
+use crate::engine::dataset::DatasetAccess;
 use crate::engine::error::EngineError;
 use crate::engine::openai::tokenize_client;
 use crate::engine::openai::OpenAiTarget;
@@ -82,6 +83,7 @@ pub async fn run(
     spec: &mut RunSpec,
     telemetry: &Telemetry,
     energy: &EnergyScope,
+    datasets: &DatasetAccess,
     observer: &mut dyn Observer,
     events: UnboundedSender<RunEvent>,
     cancel: CancellationToken,
@@ -150,7 +152,7 @@ pub async fn run(
         );
     }
     let workload = tokio::select! {
-        w = Workload::build(spec, &tokens) => match w {
+        w = Workload::build(spec, &tokens, datasets) => match w {
             Ok(w) => Arc::new(w),
             Err(e) => return Outcome::Failed(e.to_string()),
         },

@@ -165,6 +165,14 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// Path prefix the dashboard is served under ("" for none).
     pub base_path: String,
+    /// What runs started from the dashboard may read and reach: the dataset folder and size cap, the allowed
+    /// targets (`--dataset-dir`, `--dataset-max-mb`, `--allow-target`).
+    pub policy: crate::policy::PolicyConfig,
+    /// Proxies in front of the server whose `X-Forwarded-For` names the client (`--trust-proxy`); 0: none, the
+    /// TCP peer is the client.
+    pub trust_proxy: u8,
+    /// Host names an open (token-less) server answers besides loopback ones (`--allow-host`).
+    pub allow_hosts: Vec<String>,
 }
 
 /// A bound, not yet serving, application.
@@ -201,13 +209,25 @@ impl Application {
             .site_addr(addr)
             .build();
         let info = Arc::new(ServerInfo { started: Instant::now(), heartbeat_s: 15, base_path: base_path.clone() });
+        let policy = crate::policy::Policy::new(&args.policy).map_err(anyhow::Error::msg)?;
         let demo_target = if args.no_demo { None } else { Some(start_demo_target().await?) };
+        let policy = Arc::new(policy.with_demo(demo_target.as_deref()));
         let telemetry = start_telemetry(args, demo_target.is_some()).await?;
         let energy = crate::session::EnergyScope { gpus: args.telemetry.gpus.clone().unwrap_or_default(), model: None };
-        let runs = RunManager::new(store.clone(), telemetry.clone(), demo_target).with_energy_scope(energy);
+        let runs = RunManager::new(store.clone(), telemetry.clone(), demo_target)
+            .with_energy_scope(energy)
+            .with_policy(policy.clone());
         let shares = Arc::default();
-        let state =
-            AppState { leptos_options, store, info, telemetry, runs: runs.clone(), access: access.clone(), shares };
+        let state = AppState {
+            leptos_options,
+            store,
+            info,
+            telemetry,
+            runs: runs.clone(),
+            access: access.clone(),
+            shares,
+            policy,
+        };
         Ok(Application { listener, router: router(state), access, base_path, runs })
     }
 

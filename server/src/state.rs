@@ -24,6 +24,8 @@ pub struct AppState {
     pub access: Arc<crate::auth::Access>,
     /// Share links recently looked up by the gate (revocations on this server clear them at once).
     pub shares: Arc<crate::store::ShareCache>,
+    /// What runs may read and reach: the dataset folder, the allowed targets.
+    pub policy: Arc<crate::policy::Policy>,
 }
 
 /// Facts about this server process.

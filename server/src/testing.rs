@@ -30,6 +30,9 @@ pub fn server_config(dir: &Path) -> std::io::Result<ServerConfig> {
         no_demo: true,
         token: None,
         base_path: String::new(),
+        policy: crate::policy::PolicyConfig { dataset_dir: Some(dir.to_path_buf()), ..Default::default() },
+        trust_proxy: 0,
+        allow_hosts: Vec::new(),
     })
 }
 

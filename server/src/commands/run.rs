@@ -22,6 +22,7 @@ pub use table::{render_report, render_sweep};
 
 use series::SeriesTap;
 
+use crate::engine::dataset::DatasetAccess;
 use crate::engine::workload::Workload;
 use crate::export::png;
 use crate::session::{self, EnergyScope, Outcome};
@@ -41,7 +42,7 @@ pub async fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(spec) => spec,
         Err(errs) => return Ok(usage_errors(&errs)),
     };
-    if let Err(e) = Workload::check_dataset(&spec) {
+    if let Err(e) = Workload::check_dataset(&spec, &DatasetAccess::local()) {
         eprintln!("error: --dataset: {e}");
         return Ok(ExitCode::from(EXIT_USAGE));
     }
@@ -102,7 +103,8 @@ async fn run_to_end(spec: &mut RunSpec, args: &RunArgs, cancel: CancellationToke
     let bar = tokio::spawn(progress::follow(rx, progress::Plan::new(spec, quiet)));
     let energy =
         EnergyScope { gpus: args.record.telemetry.gpus.clone().unwrap_or_default(), model: args.record.model() };
-    let outcome = session::run(spec, &telemetry, &energy, &mut Terminal { quiet }, tx, cancel).await;
+    let outcome =
+        session::run(spec, &telemetry, &energy, &DatasetAccess::local(), &mut Terminal { quiet }, tx, cancel).await;
     let _ = bar.await;
     let (result, pf) = match outcome {
         Outcome::Finished { result, preflight } => (result, preflight),

@@ -48,6 +48,28 @@ pub struct ServeArgs {
     /// it (a proxy that forwards it) or without it (a proxy that strips it). Starts with `/`, no trailing slash.
     #[arg(long, value_name = "PATH", default_value = "", hide_default_value = true, value_parser = parse_base_path, env = "TOKENSCOPE_BASE_PATH")]
     pub base_path: String,
+    /// Folder the dashboard's runs may read datasets from (`workload.path` is relative to it and may not leave
+    /// it; regular files only). Default: the working directory. The CLI's `run --dataset` is not confined.
+    #[arg(long, value_name = "DIR", env = "TOKENSCOPE_DATASET_DIR")]
+    pub dataset_dir: Option<PathBuf>,
+    /// Largest dataset file the dashboard's runs may read or upload, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = crate::engine::dataset::DEFAULT_DATASET_MAX_MB, env = "TOKENSCOPE_DATASET_MAX_MB")]
+    pub dataset_max_mb: u64,
+    /// Targets the dashboard's runs and preflight checks may reach: a host name, an address or a network, each with
+    /// an optional port (`gpu-box`, `10.0.0.5:8000`, `10.0.0.0/8`); repeat or separate with commas. Without it any
+    /// target is allowed but link-local and cloud-metadata addresses (169.254.0.0/16, fe80::/10), which must be
+    /// listed to be reached.
+    #[arg(long, value_name = "HOST", value_delimiter = ',', env = "TOKENSCOPE_ALLOW_TARGET")]
+    pub allow_target: Vec<String>,
+    /// Trust the `X-Forwarded-For` header set by this many reverse proxies in front of the server (a pod's HTTPS
+    /// proxy: 1) to tell clients apart for the failed-login limit. Without it every client behind a proxy shares
+    /// one limit. Never set it on a server clients reach directly: they could pick their own address.
+    #[arg(long, value_name = "HOPS", num_args = 0..=1, default_value_t = 0, default_missing_value = "1", env = "TOKENSCOPE_TRUST_PROXY")]
+    pub trust_proxy: u8,
+    /// Host names an open (token-less, loopback) server answers to besides localhost and loopback addresses, e.g.
+    /// the name an SSH tunnel or a local proxy uses. Other `Host` headers are refused (DNS rebinding).
+    #[arg(long, value_name = "NAME", value_delimiter = ',', env = "TOKENSCOPE_ALLOW_HOST")]
+    pub allow_host: Vec<String>,
 }
 
 /// `--base-path` in its normal form ("" for none or `/`), or why it cannot be used and how to fix it.
@@ -67,6 +89,13 @@ impl ServeArgs {
             no_demo: self.no_demo,
             token: self.token.clone(),
             base_path: self.base_path.clone(),
+            policy: crate::policy::PolicyConfig {
+                dataset_dir: self.dataset_dir.clone(),
+                dataset_max_mb: Some(self.dataset_max_mb),
+                allow_targets: self.allow_target.clone(),
+            },
+            trust_proxy: self.trust_proxy,
+            allow_hosts: self.allow_host.clone(),
         }
     }
 }

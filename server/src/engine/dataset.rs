@@ -1,7 +1,7 @@
 //! Reading prompt sets from files: JSON lines (`{"prompt": ...}` or `{"messages": [...]}`) and ShareGPT
 //! conversations. A bad line or entry is an error naming `file:line` and what was expected.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -13,9 +13,149 @@ pub fn estimate_tokens(text: &str) -> u32 {
     u32::try_from(text.chars().count().div_ceil(4)).unwrap_or(u32::MAX).max(1)
 }
 
-/// The whole file at `path`, as text.
+/// Where dataset files may be read from, and how large they may be: the dashboard confines them to one folder
+/// (`serve --dataset-dir`) under a size cap (`--dataset-max-mb`); the CLI reads any path its user names. Either way
+/// only regular files are read, opened so that a FIFO cannot block and a device cannot stream forever.
+#[derive(Debug, Clone)]
+pub struct DatasetAccess {
+    /// The folder paths are relative to and must stay inside (canonical); `None`: any path, relative to the
+    /// working directory.
+    root: Option<PathBuf>,
+    /// Largest file read, bytes.
+    max_bytes: u64,
+}
+
+/// Default of `serve --dataset-max-mb`: room for vLLM's ShareGPT V3 file (≈ 670 MB).
+pub const DEFAULT_DATASET_MAX_MB: u64 = 1024;
+
+impl DatasetAccess {
+    /// The CLI's: any regular file its user can read, of any size.
+    pub fn local() -> Self {
+        DatasetAccess { root: None, max_bytes: u64::MAX }
+    }
+
+    /// Only files inside `root` (made canonical here; it must be a readable folder), at most `max_bytes` long.
+    pub fn confined(root: &Path, max_bytes: u64) -> std::io::Result<Self> {
+        let root = std::fs::canonicalize(root)?;
+        if !root.is_dir() {
+            return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder"));
+        }
+        Ok(DatasetAccess { root: Some(root), max_bytes })
+    }
+
+    /// The folder datasets are confined to, if any.
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// Largest file read, bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// The file `path` names, checked without reading it: inside the folder (no `..`, no symlink out of it), a
+    /// regular file, not over the size cap. The error is the message for the run spec's `workload.path`; for a
+    /// path outside the folder it is the same whether or not that path exists.
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, String> {
+        let given = Path::new(path);
+        let Some(root) = &self.root else {
+            return check_file(given, path, self.max_bytes).map(|()| given.to_path_buf());
+        };
+        let outside = || {
+            format!(
+                "must name a file inside the dataset folder {} (`serve --dataset-dir`), e.g. a name relative to it; \
+                 copy the file there or upload it on the New run page",
+                root.display()
+            )
+        };
+        if given.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            return Err(outside());
+        }
+        let joined = if given.is_absolute() { given.to_path_buf() } else { root.join(given) };
+        if !joined.starts_with(root) {
+            return Err(outside());
+        }
+        let real = match std::fs::canonicalize(&joined) {
+            Ok(real) => real,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!("no file {path:?} in the dataset folder {}", root.display()))
+            }
+            Err(_) => return Err(format!("cannot open {path:?} in the dataset folder {}", root.display())),
+        };
+        if !real.starts_with(root) {
+            return Err(outside());
+        }
+        check_file(&real, path, self.max_bytes)?;
+        Ok(real)
+    }
+
+    /// The whole file `path` names, as text: [`DatasetAccess::resolve`], then read through a handle opened
+    /// non-blocking and checked again (a file swapped for a FIFO in between is still refused), at most `max_bytes`.
+    pub fn read(&self, path: &str) -> Result<String, WorkloadError> {
+        let bad = |message: String| WorkloadError::Refused { path: path.to_owned(), message };
+        let real = self.resolve(path).map_err(bad)?;
+        let io = |source| WorkloadError::Io { path: path.to_owned(), source };
+        let file = open_nonblocking(&real).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(bad(NOT_REGULAR.into()));
+        }
+        if meta.len() > self.max_bytes {
+            return Err(bad(too_large(meta.len(), self.max_bytes)));
+        }
+        let mut text = String::new();
+        use std::io::Read;
+        let read = file.take(self.max_bytes.saturating_add(1)).read_to_string(&mut text);
+        read.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                bad("is not UTF-8 text (a dataset is JSON lines or a ShareGPT JSON file)".into())
+            } else {
+                io(e)
+            }
+        })?;
+        if text.len() as u64 > self.max_bytes {
+            return Err(bad(too_large(text.len() as u64, self.max_bytes)));
+        }
+        Ok(text)
+    }
+}
+
+const NOT_REGULAR: &str = "is not a regular file (a folder, FIFO or device cannot be a dataset)";
+
+fn too_large(len: u64, max: u64) -> String {
+    format!(
+        "is {} MiB; datasets may be at most {} MiB here (`serve --dataset-max-mb`)",
+        len.div_ceil(1 << 20),
+        max >> 20
+    )
+}
+
+/// What `std::fs::metadata` says of `real`, as a `workload.path` message when it cannot be a dataset.
+fn check_file(real: &Path, shown: &str, max_bytes: u64) -> Result<(), String> {
+    match std::fs::metadata(real) {
+        Ok(m) if !m.is_file() => Err(NOT_REGULAR.into()),
+        Ok(m) if m.len() > max_bytes => Err(too_large(m.len(), max_bytes)),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("no file {shown:?}")),
+        Err(e) => Err(format!("cannot open {shown:?}: {e}")),
+    }
+}
+
+/// Opens `path` for reading without blocking on a FIFO that has no writer.
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// The whole file at `path` (any regular file), as text: the CLI's read.
 pub fn read(path: &str) -> Result<String, WorkloadError> {
-    std::fs::read_to_string(Path::new(path)).map_err(|source| WorkloadError::Io { path: path.to_owned(), source })
+    DatasetAccess::local().read(path)
 }
 
 #[derive(Deserialize)]

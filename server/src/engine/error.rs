@@ -38,6 +38,14 @@ pub enum WorkloadError {
         #[source]
         source: std::io::Error,
     },
+    /// The path cannot be a dataset here: outside the dataset folder, not a regular file, too large.
+    #[error("{path}: {message}")]
+    Refused {
+        /// The path as given.
+        path: String,
+        /// Why, and what to do instead.
+        message: String,
+    },
     /// A line or entry of the dataset is not what the format expects.
     #[error("{path}:{line}: {message}")]
     Bad {

@@ -46,7 +46,7 @@ pub async fn run(
     if !errs.is_empty() {
         return Err(EngineError::InvalidSpec(errs));
     }
-    let workload = Arc::new(Workload::build(spec, &Tokens::estimate()).await?);
+    let workload = Arc::new(Workload::build(spec, &Tokens::estimate(), &super::dataset::DatasetAccess::local()).await?);
     run_workload(spec, workload, target, events, cancel).await
 }
 

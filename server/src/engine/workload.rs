@@ -15,7 +15,7 @@ use protocol::report::WorkloadInfo;
 use protocol::spec::{RunSpec, TokenRange, WorkloadSpec};
 use sha2::{Digest, Sha256};
 
-use super::dataset::{parse_jsonl, parse_sharegpt_pairs, read};
+use super::dataset::{parse_jsonl, parse_sharegpt_pairs, DatasetAccess};
 use super::error::WorkloadError;
 use super::target::{Prompt, PromptBody};
 use super::tokenize::{HfTokenizer, PromptSynth, ServerTokenizer, SynthSource};
@@ -107,25 +107,27 @@ pub struct Workload {
 
 impl Workload {
     /// Parses the dataset of `spec`, if it has one, and nothing else: the CLI's check before anything is sent.
-    pub fn check_dataset(spec: &RunSpec) -> Result<(), WorkloadError> {
+    pub fn check_dataset(spec: &RunSpec, datasets: &DatasetAccess) -> Result<(), WorkloadError> {
         match &spec.workload {
             WorkloadSpec::Synthetic { .. } => Ok(()),
-            WorkloadSpec::Jsonl { path, output_tokens } => parse_jsonl(&read(path)?, path, *output_tokens).map(drop),
+            WorkloadSpec::Jsonl { path, output_tokens } => {
+                parse_jsonl(&datasets.read(path)?, path, *output_tokens).map(drop)
+            }
             WorkloadSpec::ShareGpt { path, output_tokens } => {
-                parse_sharegpt_pairs(&read(path)?, path, *output_tokens).map(drop)
+                parse_sharegpt_pairs(&datasets.read(path)?, path, *output_tokens).map(drop)
             }
         }
     }
 
     /// The prompt set `spec` asks for, lengths counted with `tokens` (reads and counts the dataset, if any).
-    pub async fn build(spec: &RunSpec, tokens: &Tokens) -> Result<Self, WorkloadError> {
+    pub async fn build(spec: &RunSpec, tokens: &Tokens, datasets: &DatasetAccess) -> Result<Self, WorkloadError> {
         let seed = spec.seed.unwrap_or_default();
         match &spec.workload {
             WorkloadSpec::Synthetic { input_tokens, output_tokens } => {
                 Ok(Self::synthetic(*input_tokens, *output_tokens, seed, tokens.synth.clone()))
             }
             WorkloadSpec::Jsonl { path, output_tokens } => {
-                let text = read_blocking(path).await?;
+                let text = read_blocking(path, datasets).await?;
                 let mut prompts = parse_jsonl(&text, path, *output_tokens)?;
                 for p in &mut prompts {
                     p.input_tokens = tokens.counter.count(&body_text(&p.body)).await.max(1);
@@ -133,7 +135,7 @@ impl Workload {
                 Ok(Self::from_prompts("jsonl", seed, prompts, tokens.counter.source(), 0))
             }
             WorkloadSpec::ShareGpt { path, output_tokens } => {
-                let text = read_blocking(path).await?;
+                let text = read_blocking(path, datasets).await?;
                 let pairs = parse_sharegpt_pairs(&text, path, *output_tokens)?;
                 let (prompts, filtered) = count_sharegpt(pairs, &tokens.counter).await;
                 if prompts.is_empty() {
@@ -228,9 +230,9 @@ fn synth_source(synth: &PromptSynth) -> &'static str {
     }
 }
 
-async fn read_blocking(path: &str) -> Result<String, WorkloadError> {
-    let owned = path.to_owned();
-    tokio::task::spawn_blocking(move || read(&owned))
+async fn read_blocking(path: &str, datasets: &DatasetAccess) -> Result<String, WorkloadError> {
+    let (owned, datasets) = (path.to_owned(), datasets.clone());
+    tokio::task::spawn_blocking(move || datasets.read(&owned))
         .await
         .map_err(|e| WorkloadError::Io { path: path.to_owned(), source: std::io::Error::other(e.to_string()) })?
 }
@@ -405,7 +407,7 @@ mod tests {
             "workload": {"kind": "share_gpt", "path": path.to_str().unwrap(), "output_tokens": 64}
         }))
         .unwrap();
-        let w = Workload::build(&spec, &Tokens::tokenizer(t.clone())).await.unwrap();
+        let w = Workload::build(&spec, &Tokens::tokenizer(t.clone()), &DatasetAccess::local()).await.unwrap();
         assert_eq!((w.len(), w.info.filtered_out, w.info.tokens_source.as_str()), (Some(1), 2, "tokenizer"));
         let p = w.prompt(0);
         assert_eq!(p.input_tokens, t.count("What is a GPU? Explain it in a few words."));

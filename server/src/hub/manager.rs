@@ -8,10 +8,12 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 
 use protocol::event::RunEvent;
 use protocol::live_run::{RunResult, RunStatus, RunView};
-use protocol::spec::{FieldError, RunSpec};
+use protocol::spec::{FieldError, RunSpec, WorkloadSpec};
 
 use super::{ids::new_run_id, live_run::LiveRun, recorder::Recorder};
 use crate::clock::unix_ms;
+use crate::engine::dataset::DatasetAccess;
+use crate::policy::Policy;
 use crate::session::{self, EnergyScope, Outcome};
 use crate::store::Store;
 use crate::telemetry::Telemetry;
@@ -43,13 +45,33 @@ pub struct RunManager {
     telemetry: Telemetry,
     demo_target: Option<String>,
     energy: EnergyScope,
+    policy: Option<Arc<Policy>>,
 }
 
 impl RunManager {
     /// A manager archiving into `store`, loading the simulated GPUs (if any) of `telemetry`.
     pub fn new(store: Store, telemetry: Telemetry, demo_target: Option<String>) -> Self {
         let energy = EnergyScope::default();
-        RunManager { runs: Default::default(), order: Default::default(), store, telemetry, demo_target, energy }
+        RunManager {
+            runs: Default::default(),
+            order: Default::default(),
+            store,
+            telemetry,
+            demo_target,
+            energy,
+            policy: None,
+        }
+    }
+
+    /// Confines datasets and targets as `policy` says (`serve --dataset-dir`, `--allow-target`). Without one
+    /// (tests), datasets are read as the CLI reads them and any target is reached.
+    pub fn with_policy(mut self, policy: Arc<Policy>) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    fn datasets(&self) -> DatasetAccess {
+        self.policy.as_ref().map_or_else(DatasetAccess::local, |p| p.datasets().clone())
     }
 
     /// Counts the energy of these GPUs towards J/token (`serve --gpus`; empty: those holding processes, else all).
@@ -97,6 +119,7 @@ impl RunManager {
             let message = message.strip_prefix("tokenizer: ").unwrap_or(&message).to_owned();
             errors.push(FieldError { field: "tokenizer".into(), message });
         }
+        errors.extend(self.policy_errors(&spec));
         if !errors.is_empty() {
             return Err(StartError::Invalid(errors));
         }
@@ -109,8 +132,27 @@ impl RunManager {
         let run = LiveRun::new(view);
         self.runs().insert(id.clone(), run.clone());
         self.remember(id);
-        tokio::spawn(drive(run.clone(), spec, self.store.clone(), self.telemetry.clone(), self.energy.clone()));
+        let scope = Scope { energy: self.energy.clone(), datasets: self.datasets() };
+        tokio::spawn(drive(run.clone(), spec, self.store.clone(), self.telemetry.clone(), scope));
         Ok(run)
+    }
+
+    /// What the policy refuses in `spec`: a target it may not reach (by the host as written; `routes::runs` also
+    /// checks what a name resolves to), a dataset outside the folder or not a regular file.
+    fn policy_errors(&self, spec: &RunSpec) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let field = |field: &str, message: String| FieldError { field: field.to_owned(), message };
+        if let Some(policy) = &self.policy {
+            if let Err(e) = policy.check_target(&spec.target) {
+                errors.push(field("target", e));
+            }
+        }
+        if let WorkloadSpec::Jsonl { path, .. } | WorkloadSpec::ShareGpt { path, .. } = &spec.workload {
+            if let Err(e) = self.datasets().resolve(path) {
+                errors.push(field("workload.path", e));
+            }
+        }
+        errors
     }
 
     /// Asks a run to stop; completed requests are kept. False when no such run is live.
@@ -170,7 +212,13 @@ impl RunManager {
 const FINAL_ARCHIVE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Preflight, load, result: one run from start to end, with its events forwarded to viewers.
-async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Telemetry, energy: EnergyScope) {
+/// What a run's session is given besides its spec.
+struct Scope {
+    energy: EnergyScope,
+    datasets: DatasetAccess,
+}
+
+async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Telemetry, scope: Scope) {
     let (tx, mut rx) = mpsc::unbounded_channel::<RunEvent>();
     let load_started = Arc::new(OnceLock::<Instant>::new());
     // The row first: the recorder's batches belong to it (the recorder retries it when this fails).
@@ -213,7 +261,7 @@ async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Teleme
         })
     };
     // A target that goes away mid-run ends it in the engine (`engine::step::TARGET_LOST_AFTER`), with a verdict.
-    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry, &energy).await;
+    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry, &scope).await;
     let recorder = forward.await;
     run.tick(load_started.get().copied());
     let view = run.finish(status, verdict, result);
@@ -278,10 +326,11 @@ async fn execute(
     tx: mpsc::UnboundedSender<RunEvent>,
     load_started: &OnceLock<Instant>,
     telemetry: &Telemetry,
-    energy: &EnergyScope,
+    scope: &Scope,
 ) -> (RunStatus, Option<String>, Option<RunResult>) {
     let mut observer = HubObserver { run, tx: tx.clone(), load_started };
-    let outcome = session::run(&mut spec, telemetry, energy, &mut observer, tx, run.cancel.clone()).await;
+    let cancel = run.cancel.clone();
+    let outcome = session::run(&mut spec, telemetry, &scope.energy, &scope.datasets, &mut observer, tx, cancel).await;
     match outcome {
         Outcome::Finished { result, .. } => {
             let verdict = match &result {

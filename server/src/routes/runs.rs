@@ -21,6 +21,9 @@ pub async fn create(
     State(state): State<AppState>,
     ApiJson(spec): ApiJson<RunSpec>,
 ) -> Result<(StatusCode, Json<RunCreated>), ApiError> {
+    if let Err(e) = state.policy.check_target_resolved(&spec.target).await {
+        return Err(ApiError::field("run spec", "target", e));
+    }
     match state.runs.start(spec) {
         Ok(run) => {
             let id = run.id();
@@ -85,7 +88,10 @@ pub struct PreflightRequest {
 }
 
 /// `POST /api/preflight`: is the target ready, which models and endpoints work, does it report usage.
-pub async fn check(ApiJson(req): ApiJson<PreflightRequest>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn check(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<PreflightRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let ready_timeout_s = req.ready_timeout_s.unwrap_or(5.0);
     if !(ready_timeout_s > 0.0 && ready_timeout_s <= 600.0) {
         return Err(ApiError::field("preflight request", "ready_timeout_s", "must be between 0 and 600 seconds"));
@@ -116,6 +122,9 @@ pub async fn check(ApiJson(req): ApiJson<PreflightRequest>) -> Result<Json<serde
     let target_errors: Vec<FieldError> = spec.validate().into_iter().filter(|e| e.field == "target").collect();
     if !target_errors.is_empty() {
         return Err(ApiError::invalid("preflight request", target_errors));
+    }
+    if let Err(e) = state.policy.check_target_resolved(&spec.target).await {
+        return Err(ApiError::field("preflight request", "target", e));
     }
     let mut ignore = |_: &str| {};
     match preflight::preflight(&spec, &mut ignore).await {

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["startup"],
     &["routes", "state", "auth", "banner", "site", "logging"],
     &["hub", "import"],
-    &["session"],
+    &["session", "policy"],
     &["engine", "telemetry", "store", "export", "mock"],
     &["clock"],
 ];
