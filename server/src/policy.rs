@@ -75,7 +75,8 @@ impl Policy {
         self.datasets.root().unwrap_or(Path::new("."))
     }
 
-    /// Whether runs may reach `url`'s host as written (no DNS): the message for the spec's `target` when not.
+    /// Whether runs may reach `url`'s host as written (no DNS): the message for the spec's `target` when not. A host
+    /// name that only networks of the list could admit passes here; [`Policy::check_target_resolved`] decides it.
     pub fn check_target(&self, url: &str) -> Result<(), String> {
         if self.is_demo(url) {
             return Ok(());
@@ -85,11 +86,11 @@ impl Policy {
             Ok(ip) => self.check_ip(ip, port, &host),
             Err(_) if self.allow.is_empty() => Ok(()),
             Err(_) => {
-                let listed = self.allow.iter().any(|r| match r {
+                let maybe = self.allow.iter().any(|r| match r {
                     Rule::Host(h, p) => h.eq_ignore_ascii_case(&host) && p.is_none_or(|p| p == port),
-                    Rule::Net(..) => false,
+                    Rule::Net(..) => true,
                 });
-                if listed {
+                if maybe {
                     Ok(())
                 } else {
                     Err(self.not_listed(&host))
@@ -99,7 +100,8 @@ impl Policy {
     }
 
     /// [`Policy::check_target`], then every address the host name resolves to: a name must not lead where an address
-    /// could not. A name that does not resolve passes (preflight reports it).
+    /// could not. A name that does not resolve passes when there is no list (preflight reports it). A name could
+    /// resolve elsewhere by the time a request connects (DNS rebinding); `--allow-target` with addresses closes that.
     pub async fn check_target_resolved(&self, url: &str) -> Result<(), String> {
         self.check_target(url)?;
         if self.is_demo(url) {
@@ -113,7 +115,11 @@ impl Policy {
         if named_by_rule {
             return Ok(());
         }
-        let Ok(addrs) = tokio::net::lookup_host((host.as_str(), port)).await else { return Ok(()) };
+        let addrs = match tokio::net::lookup_host((host.as_str(), port)).await {
+            Ok(addrs) => addrs,
+            Err(_) if self.allow.is_empty() => return Ok(()),
+            Err(e) => return Err(format!("{host} does not resolve ({e}), so it cannot be checked against --allow-target")),
+        };
         for addr in addrs {
             self.check_ip(addr.ip(), port, &host).map_err(|e| format!("{host} resolves to {}: {e}", addr.ip()))?;
         }
@@ -263,12 +269,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_list_admits_only_its_hosts_networks_and_ports() {
+    #[tokio::test]
+    async fn a_list_admits_only_its_hosts_networks_and_ports() {
         let p = policy(&["10.0.0.0/8", "gpu-box:8000", "[fd00::1]:9000", "169.254.169.254"]);
         assert_eq!(p.check_target("http://10.9.8.7:1234"), Ok(()));
         assert_eq!(p.check_target("http://GPU-box:8000/v1"), Ok(()));
-        assert!(p.check_target("http://gpu-box:8001").is_err());
+        assert!(p.check_target_resolved("http://gpu-box:8001").await.is_err(), "another port, and no such name");
+        assert!(policy(&["gpu-box"]).check_target("http://other-box").is_err(), "names only: decided without DNS");
         assert_eq!(p.check_target("http://[fd00::1]:9000"), Ok(()));
         assert!(p.check_target("http://[fd00::1]:9001").is_err());
         assert!(p.check_target("http://127.0.0.1:8000").unwrap_err().contains("not among"));

@@ -61,6 +61,10 @@ impl ClosedLoop {
     }
 }
 
+/// Most requests an open loop keeps in flight: a due arrival beyond it is not sent and counts as failed, so a
+/// rate the server cannot follow ends in a verdict instead of piling up requests (and memory) without bound.
+pub const MAX_OPEN_IN_FLIGHT: u64 = 10_000;
+
 /// Open loop: arrivals drawn from `process`.
 #[derive(Debug, Clone)]
 pub struct OpenLoop {
@@ -72,6 +76,8 @@ pub struct OpenLoop {
     pub seed: u64,
     /// What wakes the dispatcher at each arrival.
     pub clock: ArrivalClock,
+    /// Most requests kept in flight ([`MAX_OPEN_IN_FLIGHT`]).
+    pub max_in_flight: u64,
 }
 
 impl OpenLoop {
@@ -111,6 +117,12 @@ impl OpenLoop {
                 }
                 _ = tick.tick() => step.tick(now()),
                 at = source.next() => match at.and_then(|at| step.next_ticket(at, true)) {
+                    Some(t) if step.in_flight() >= self.max_in_flight => {
+                        let refused = step.refuse(t, self.max_in_flight);
+                        if finish(&mut step, Ok(refused)) {
+                            break;
+                        }
+                    }
                     Some(t) => {
                         tasks.spawn(step.task(t));
                     }

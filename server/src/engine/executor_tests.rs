@@ -78,7 +78,7 @@ async fn open_loop_times_from_the_schedule() {
     let load = LoadSpec::Rate { rate_rps: 100.0, arrival: Arrival::Constant };
     let (ctx, _rx) = ctx(target.clone(), load, Limits { requests: Some(10), ..Limits::default() });
     let process = ArrivalProcess::new(100.0, Arrival::Constant).unwrap();
-    let open = OpenLoop { process, rate_rps: 100.0, seed: 0, clock: ArrivalClock::Tokio };
+    let open = OpenLoop { process, rate_rps: 100.0, seed: 0, clock: ArrivalClock::Tokio, max_in_flight: MAX_OPEN_IN_FLIGHT };
     let r = open.run(Step::new(ctx).unwrap(), CancellationToken::new()).await.unwrap();
     assert_eq!(r.requests_completed, 10);
     assert!(near(r.ttft_ms.p99, 10.0) && near(r.e2e_ms.p99, 14.0), "{r:?}");
@@ -96,7 +96,7 @@ async fn warmup_by_seconds_and_duration_limit() {
         Limits { duration: Some(Duration::from_secs(1)), warmup: Duration::from_millis(500), ..Limits::default() };
     let (ctx, mut rx) = ctx(target.clone(), load, limits);
     let process = ArrivalProcess::new(10.0, Arrival::Constant).unwrap();
-    let open = OpenLoop { process, rate_rps: 10.0, seed: 0, clock: ArrivalClock::Tokio };
+    let open = OpenLoop { process, rate_rps: 10.0, seed: 0, clock: ArrivalClock::Tokio, max_in_flight: MAX_OPEN_IN_FLIGHT };
     let r = open.run(Step::new(ctx).unwrap(), CancellationToken::new()).await.unwrap();
     // Sent at 0, 0.1 … 0.4 s: warmup. Then 0.5 … 1.4 s: the measured second.
     assert_eq!((r.warmup_requests_excluded, r.requests_completed), (5, 10));
@@ -201,4 +201,19 @@ async fn refusals_before_any_answer_are_not_a_lost_target() {
     let r = ClosedLoop { concurrency: 1 }.run(Step::new(step_ctx).unwrap(), CancellationToken::new()).await;
     assert_eq!((r.requests_completed, r.requests_failed), (18, 12));
     assert!(r.verdict.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_loop_faster_than_the_server_stops_at_its_in_flight_cap() {
+    // 1000 req/s against a server that takes 10 s per request: without a cap, every arrival would stay in flight.
+    let target = Arc::new(DummyTarget { ttft: Duration::from_secs(10), ..DummyTarget::new() });
+    let load = LoadSpec::Rate { rate_rps: 1000.0, arrival: Arrival::Constant };
+    let (mut ctx, _rx) = ctx(target.clone(), load, Limits { requests: Some(200), ..Limits::default() });
+    (ctx.fail_fast_after, ctx.max_error_rate) = (0, 0.1);
+    let process = ArrivalProcess::new(1000.0, Arrival::Constant).unwrap();
+    let open = OpenLoop { process, rate_rps: 1000.0, seed: 0, clock: ArrivalClock::Tokio, max_in_flight: 50 };
+    let r = open.run(Step::new(ctx).unwrap(), CancellationToken::new()).await.unwrap();
+    assert_eq!(target.calls(), 50, "only the cap's worth was sent");
+    assert_eq!((r.requests_completed, r.requests_failed), (50, 150), "{r:?}");
+    assert!(r.verdict.as_deref().is_some_and(|v| v.contains("fail")), "{:?}", r.verdict);
 }

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::error::EngineError;
-use super::executor::{ClosedLoop, OpenLoop};
+use super::executor::{ClosedLoop, OpenLoop, MAX_OPEN_IN_FLIGHT};
 use super::lag_probe::LagProbe;
 use super::metrics::now;
 use super::pacer::ArrivalClock;
@@ -108,7 +108,13 @@ pub async fn run_workload(
             LoadSpec::Rate { rate_rps, arrival } => {
                 let process = ArrivalProcess::new(rate_rps, arrival)?;
                 let seed = spec.seed.unwrap_or_default();
-                let open = OpenLoop { process, rate_rps, seed, clock: ArrivalClock::Thread };
+                let open = OpenLoop {
+                    process,
+                    rate_rps,
+                    seed,
+                    clock: ArrivalClock::Thread,
+                    max_in_flight: MAX_OPEN_IN_FLIGHT,
+                };
                 open.run(Step::new(ctx)?, cancel.clone()).await?
             }
         };

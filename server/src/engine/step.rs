@@ -303,6 +303,18 @@ impl Step {
         }
     }
 
+    /// `t` is due but not sent, because `cap` requests are already in flight: an open loop faster than the server
+    /// would otherwise pile up requests (and memory) without bound. It counts as a failed request at once.
+    pub fn refuse(&mut self, t: Ticket, cap: u64) -> Done {
+        self.in_flight += 1;
+        let message = format!(
+            "not sent: {cap} requests were already in flight (the open loop's cap) — the server is not keeping up \
+             with this rate"
+        );
+        let result = failed_unsent(&t, message);
+        Done { ticket: t, result, input_estimate: 0, requested: 0, counted_live: 0.0 }
+    }
+
     /// A task vanished without an answer (it cannot panic, so only on shutdown).
     pub fn lost(&mut self) {
         self.in_flight = self.in_flight.saturating_sub(1);
@@ -554,6 +566,11 @@ impl Step {
 }
 
 fn panicked(t: &Ticket) -> RequestResult {
+    failed_unsent(t, "the request task panicked".into())
+}
+
+/// A request that failed with `message` before (or without) any answer.
+fn failed_unsent(t: &Ticket, message: String) -> RequestResult {
     let at = t.scheduled.unwrap_or_else(now);
     RequestResult {
         index: t.index,
@@ -567,7 +584,7 @@ fn panicked(t: &Ticket) -> RequestResult {
         error: Some(RequestError {
             class: ErrorClass::Other,
             status: None,
-            message: "the request task panicked".into(),
+            message,
         }),
     }
 }
