@@ -4,7 +4,12 @@
 //! ```sh
 //! cargo bench -p server --bench viewers                      # 50 viewers, 20 s per scenario, ~1 min
 //! cargo bench -p server --bench viewers -- --viewers 200 --seconds 10
+//! cargo bench -p server --bench viewers -- --pollers 50      # also 50 clients polling GET /api/runs
 //! ```
+//!
+//! With `--pollers P` two more scenarios follow: P API clients polling `GET /api/runs` back to back (each waits for
+//! its answer, then asks again), and the viewers and the pollers together — the dashboard's own API work competing
+//! with the load generator.
 //!
 //! Starts the real app in-process on port 0 with its demo target and one simulated GPU, and runs two scenarios of a
 //! demo run (concurrency 32, 30 s, 128 tokens out): first with no viewer (the baseline), then with N WebSocket
@@ -153,9 +158,26 @@ async fn watch(mut ws: Ws, until: tokio::time::Instant) -> Seen {
     seen
 }
 
+/// Polls `GET /api/runs` back to back until `until`; returns how many answers it got.
+async fn poll(url: String, until: tokio::time::Instant) -> u64 {
+    let http = reqwest::Client::new();
+    let mut answers = 0;
+    while tokio::time::Instant::now() < until {
+        let sent = http.get(&url).send();
+        match tokio::time::timeout_at(until, sent).await {
+            Ok(Ok(resp)) if resp.bytes().await.is_ok() => answers += 1,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(_) => break,
+        }
+    }
+    answers
+}
+
 /// One scenario's figures.
 struct Row {
     viewers: usize,
+    pollers: usize,
+    polls_per_s: f64,
     seen: Seen,
     min_frames: u64,
     max_frames: u64,
@@ -163,7 +185,7 @@ struct Row {
     tokens_per_s: f64,
 }
 
-async fn scenario(server: &Server, viewers: usize, seconds: u64) -> Row {
+async fn scenario(server: &Server, viewers: usize, pollers: usize, seconds: u64) -> Row {
     let id = server.start_run().await;
     let mut sockets = Vec::with_capacity(viewers);
     for _ in 0..viewers {
@@ -173,9 +195,15 @@ async fn scenario(server: &Server, viewers: usize, seconds: u64) -> Row {
     let (cpu0, t0) = (cpu_s(), Instant::now());
     let until = tokio::time::Instant::now() + Duration::from_secs(seconds);
     let tasks: Vec<_> = sockets.into_iter().map(|ws| tokio::spawn(watch(ws, until))).collect();
+    let polling: Vec<_> =
+        (0..pollers).map(|_| tokio::spawn(poll(format!("{}/api/runs", server.base), until))).collect();
     tokio::time::sleep_until(until).await;
     let (cpu1, wall) = (cpu_s(), t0.elapsed().as_secs_f64());
     let tokens1 = server.run(&id).await.progress.output_tokens;
+    let mut polls = 0;
+    for p in polling {
+        polls += p.await.unwrap();
+    }
     let (mut seen, mut min_frames, mut max_frames) = (Seen::default(), u64::MAX, 0);
     for task in tasks {
         let one = task.await.unwrap();
@@ -186,6 +214,8 @@ async fn scenario(server: &Server, viewers: usize, seconds: u64) -> Row {
     server.stop(&id).await;
     Row {
         viewers,
+        pollers,
+        polls_per_s: polls as f64 / wall,
         seen,
         min_frames: if viewers == 0 { 0 } else { min_frames },
         max_frames,
@@ -213,6 +243,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let viewers: usize = arg(&args, "--viewers", 50);
     let seconds: u64 = arg(&args, "--seconds", 20);
+    let pollers: usize = arg(&args, "--pollers", 0);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let server = Server::start().await;
     println!(
@@ -220,14 +251,19 @@ async fn main() {
          per scenario, {cores} cores\n"
     );
     let mut rows = Vec::new();
-    for n in [0, viewers] {
-        rows.push(scenario(&server, n, seconds).await);
+    let mut scenarios = vec![(0, 0), (viewers, 0)];
+    if pollers > 0 {
+        scenarios.extend([(0, pollers), (viewers, pollers)]);
+    }
+    for (v, p) in scenarios {
+        rows.push(scenario(&server, v, p, seconds).await);
     }
     println!(
-        "| viewers | frames/viewer/s | KiB/viewer/s | frames per viewer min–max | progress gap p50/p99/max ms | \
-         window gap p50/p99/max ms | window latency p50/p99/max ms | run output tok/s | process CPU % of a core |"
+        "| viewers | API pollers | polls/s | frames/viewer/s | KiB/viewer/s | frames per viewer min–max | \
+         progress gap p50/p99/max ms | window gap p50/p99/max ms | window latency p50/p99/max ms | run output tok/s | \
+         process CPU % of a core |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &mut rows {
         let per = (r.viewers.max(1) as f64) * seconds as f64;
         let s = &mut r.seen;
@@ -237,8 +273,10 @@ async fn main() {
         let dash = r.viewers == 0;
         let or_dash = |x: String| if dash { "–".to_owned() } else { x };
         println!(
-            "| {} | {} | {} | {} | {pg} | {wg} | {wl} | {:.0} | {:.1} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {pg} | {wg} | {wl} | {:.0} | {:.1} |",
             r.viewers,
+            r.pollers,
+            r.polls_per_s,
             or_dash(format!("{:.2}", s.frames as f64 / per)),
             or_dash(format!("{:.2}", s.bytes as f64 / per / 1024.0)),
             or_dash(format!("{}–{}", r.min_frames, r.max_frames)),
@@ -246,7 +284,7 @@ async fn main() {
             r.cpu_pct,
         );
     }
-    let (base, with) = (rows[0].cpu_pct, rows[rows.len() - 1].cpu_pct);
+    let (base, with) = (rows[0].cpu_pct, rows[1].cpu_pct);
     println!(
         "\n{viewers} viewers cost {:.1} % of a core ({:.3} % per viewer), server and in-process clients together.",
         with - base,

@@ -111,14 +111,19 @@ impl Policy {
         if host.parse::<IpAddr>().is_ok() {
             return Ok(());
         }
-        let named_by_rule = self.allow.iter().any(|r| matches!(r, Rule::Host(h, _) if h.eq_ignore_ascii_case(&host)));
+        let named_by_rule = self
+            .allow
+            .iter()
+            .any(|r| matches!(r, Rule::Host(h, p) if h.eq_ignore_ascii_case(&host) && p.is_none_or(|p| p == port)));
         if named_by_rule {
             return Ok(());
         }
         let addrs = match tokio::net::lookup_host((host.as_str(), port)).await {
             Ok(addrs) => addrs,
             Err(_) if self.allow.is_empty() => return Ok(()),
-            Err(e) => return Err(format!("{host} does not resolve ({e}), so it cannot be checked against --allow-target")),
+            Err(e) => {
+                return Err(format!("{host} does not resolve ({e}), so it cannot be checked against --allow-target"))
+            }
         };
         for addr in addrs {
             self.check_ip(addr.ip(), port, &host).map_err(|e| format!("{host} resolves to {}: {e}", addr.ip()))?;

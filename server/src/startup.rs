@@ -85,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(base_context(&state), shell))
         .layer(middleware::from_fn(routes::error::json_api_errors))
         .layer(middleware::from_fn_with_state(state.clone(), routes::login::require_token))
+        // Before the token gate: a rebound host name or a cross-site write is refused without touching the limiter.
+        .layer(middleware::from_fn_with_state(state.clone(), routes::login::origin::guard))
         .layer(DefaultBodyLimit::max(routes::error::BODY_LIMIT_BYTES))
         // gzip for pages, JSON, CSV and the WebAssembly bundle (1.8 MB → ≈0.7 MB over a pod proxy); only complete
         // 200 answers, so WebSocket upgrades (101) and partial content pass untouched.
@@ -187,7 +189,8 @@ pub struct Application {
 impl Application {
     /// Opens the archive, finds the site and binds `host:port` (port 0 picks a free port).
     pub async fn build(args: &ServerConfig) -> anyhow::Result<Self> {
-        let access = Arc::new(Access::resolve(args.token.clone(), &args.host).map_err(anyhow::Error::msg)?);
+        let access = Access::resolve(args.token.clone(), &args.host).map_err(anyhow::Error::msg)?;
+        let access = Arc::new(access.trusting_proxies(args.trust_proxy).allowing_hosts(&args.allow_hosts));
         let base_path = app::paths::normalize(&args.base_path).map_err(|why| anyhow::anyhow!("{why} (--base-path)"))?;
         let site_root = site::resolve(args.site_root.as_deref()).map_err(anyhow::Error::msg)?;
         let store = Store::connect(&args.db).await?;
@@ -265,14 +268,20 @@ impl Application {
     }
 }
 
-/// Starts GPU telemetry (the demo source with `--simulate-gpu`, NVML otherwise) off the async workers, and says
-/// once in the log what it found. No NVIDIA driver is not an error: the dashboard shows "no GPU telemetry".
 /// The built-in demo target: an in-process mock on a loopback port whose latency grows with load.
+/// It runs on the load generator's threads (`hub::load_runtime`), as a real server would run apart from the
+/// dashboard: API clients and viewers do not slow the demo's answers either.
 async fn start_demo_target() -> anyhow::Result<String> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await.context("cannot open a port for the demo target")?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let std_listener =
+        std::net::TcpListener::bind(("127.0.0.1", 0)).context("cannot open a port for the demo target")?;
+    std_listener.set_nonblocking(true)?;
+    let url = format!("http://{}", std_listener.local_addr()?);
     let cfg = MockConfig { ttft_ms: 120.0, itl_ms: 12.0, output_tokens: 128, slowdown: 0.004, ..MockConfig::default() };
-    tokio::spawn(async move {
+    crate::hub::load_runtime::handle().spawn(async move {
+        let listener = match TcpListener::from_std(std_listener) {
+            Ok(l) => l,
+            Err(e) => return tracing::warn!("the demo target cannot listen: {e}"),
+        };
         if let Err(e) = serve_mock(listener, cfg).await {
             tracing::warn!("the demo target stopped: {e}");
         }
@@ -281,6 +290,8 @@ async fn start_demo_target() -> anyhow::Result<String> {
     Ok(url)
 }
 
+/// Starts GPU telemetry (the demo source with `--simulate-gpu`, NVML otherwise) off the async workers, and says
+/// once in the log what it found. No NVIDIA driver is not an error: the dashboard shows "no GPU telemetry".
 async fn start_telemetry(args: &ServerConfig, demo: bool) -> anyhow::Result<Telemetry> {
     let config = args.telemetry.clone();
     let mut telemetry = tokio::task::spawn_blocking(move || Telemetry::start(&config)).await??;

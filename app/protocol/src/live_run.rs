@@ -85,8 +85,12 @@ pub struct Progress {
     pub elapsed_s: f64,
     /// Planned length in seconds, when bounded by a duration.
     pub planned_s: Option<f64>,
-    /// Estimated seconds left.
+    /// Estimated seconds left; `None` while it cannot be known (nothing finished yet, or the target has stalled).
     pub eta_s: Option<f64>,
+    /// Seconds since the last request finished while requests are in flight, once that exceeds
+    /// [`STALL_AFTER_S`]: the target has gone quiet, and the run lasts until its requests time out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled_s: Option<f64>,
     /// Requests in flight (from the latest 1 s window).
     pub in_flight: u64,
     /// Current sweep step (0-based).
@@ -96,6 +100,9 @@ pub struct Progress {
     /// Output tokens finished so far (successful requests).
     pub output_tokens: u64,
 }
+
+/// Seconds without a finished request (while requests are in flight) after which a run counts as stalled.
+pub const STALL_AFTER_S: f64 = 10.0;
 
 impl Progress {
     /// Fraction done in 0..=1, when it can be known.

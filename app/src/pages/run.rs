@@ -73,7 +73,9 @@ fn fmt_eta(p: &Progress) -> String {
         s = format!("{} / {t} requests", p.done);
     }
     s.push_str(&format!(" · {:.0} s elapsed", p.elapsed_s));
-    if let Some(eta) = p.eta_s.filter(|e| *e > 0.0) {
+    if let Some(quiet) = p.stalled_s {
+        s.push_str(&format!(" · no request has finished for {quiet:.0} s: the end depends on the request timeout"));
+    } else if let Some(eta) = p.eta_s.filter(|e| *e > 0.0) {
         s.push_str(&format!(" · ETA {eta:.0} s"));
     }
     s.push_str(&format!(" · {} in flight · {} failed", p.in_flight, p.failed));

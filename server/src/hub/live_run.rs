@@ -7,7 +7,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use protocol::event::{RunEvent, WindowStats};
-use protocol::live_run::{Progress, RunResult, RunStatus, RunView, RunWsFrame};
+use protocol::live_run::{Progress, RunResult, RunStatus, RunView, RunWsFrame, STALL_AFTER_S};
 use protocol::report::ErrorSample;
 
 /// First failures kept per error class, with their bodies, for the error panel.
@@ -28,6 +28,8 @@ pub struct LiveRun {
 struct State {
     view: RunView,
     windows: Vec<WindowStats>,
+    /// When the last request finished.
+    last_finish: Option<Instant>,
 }
 
 impl LiveRun {
@@ -35,7 +37,7 @@ impl LiveRun {
     pub fn new(view: RunView) -> Arc<Self> {
         let (frames, _) = broadcast::channel(256);
         Arc::new(LiveRun {
-            state: Mutex::new(State { view, windows: Vec::new() }),
+            state: Mutex::new(State { view, windows: Vec::new(), last_finish: None }),
             started: Instant::now(),
             frames,
             cancel: CancellationToken::new(),
@@ -83,6 +85,7 @@ impl LiveRun {
             }
             RunEvent::Request(r) => {
                 s.view.progress.done += 1;
+                s.last_finish = Some(Instant::now());
                 if let Some(err) = &r.error {
                     s.view.progress.failed += 1;
                     let seen = s.view.error_samples.iter().filter(|e| e.class == err.class).count();
@@ -134,11 +137,17 @@ impl LiveRun {
     /// Refreshes elapsed/ETA and sends a progress frame; returns the progress.
     pub fn tick(&self, load_started: Option<Instant>) -> Progress {
         let mut s = self.lock();
+        let quiet_s = s.last_finish.or(load_started).map(|t| t.elapsed().as_secs_f64());
         let p = &mut s.view.progress;
         if let Some(t0) = load_started {
             p.elapsed_s = t0.elapsed().as_secs_f64();
         }
-        p.eta_s = p.fraction().filter(|f| *f > 0.01).map(|f| (p.elapsed_s / f - p.elapsed_s).max(0.0));
+        // A quiet target: the run lasts until its requests time out, whatever its plan says.
+        p.stalled_s = quiet_s.filter(|q| p.in_flight > 0 && *q > STALL_AFTER_S);
+        p.eta_s = match p.stalled_s {
+            Some(_) => None,
+            None => p.fraction().filter(|f| *f > 0.01).map(|f| (p.elapsed_s / f - p.elapsed_s).max(0.0)),
+        };
         let (status, progress) = (s.view.status, s.view.progress);
         drop(s);
         self.send(RunWsFrame::Progress { status, progress });
@@ -153,6 +162,7 @@ impl LiveRun {
         s.view.result = result;
         s.view.progress.in_flight = 0;
         s.view.progress.eta_s = Some(0.0);
+        s.view.progress.stalled_s = None;
         let view = s.view.clone();
         drop(s);
         self.send(RunWsFrame::Finished { run: Box::new(view.clone()) });
@@ -184,5 +194,29 @@ mod tests {
             seen,
             vec![RunWsFrame::Storage { error: Some("database is locked".into()) }, RunWsFrame::Storage { error: None }]
         );
+    }
+
+    #[test]
+    fn a_quiet_target_has_no_eta_but_a_stall() {
+        let run = LiveRun::new(view());
+        let started = Instant::now() - std::time::Duration::from_secs(30);
+        {
+            let mut s = run.lock();
+            (s.view.progress.in_flight, s.view.progress.done, s.view.progress.total) = (3, 50, Some(100));
+        }
+        // Half done in 30 s, but nothing has finished for 15 s: no ETA, a stall of 15 s.
+        run.lock().last_finish = Some(Instant::now() - std::time::Duration::from_secs(15));
+        let p = run.tick(Some(started));
+        assert_eq!(p.eta_s, None);
+        assert!(p.stalled_s.is_some_and(|q| (15.0..16.0).contains(&q)), "{p:?}");
+        // A request finishes: the ETA is back (50 more at the same pace: about 30 s).
+        run.lock().last_finish = Some(Instant::now());
+        let p = run.tick(Some(started));
+        assert_eq!(p.stalled_s, None);
+        assert!(p.eta_s.is_some_and(|e| (29.0..31.0).contains(&e)), "{p:?}");
+        // Nothing in flight: waiting between requests is not a stall.
+        run.lock().view.progress.in_flight = 0;
+        run.lock().last_finish = Some(Instant::now() - std::time::Duration::from_secs(15));
+        assert_eq!(run.tick(Some(started)).stalled_s, None);
     }
 }

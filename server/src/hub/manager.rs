@@ -10,7 +10,7 @@ use protocol::event::RunEvent;
 use protocol::live_run::{RunResult, RunStatus, RunView};
 use protocol::spec::{FieldError, RunSpec, WorkloadSpec};
 
-use super::{ids::new_run_id, live_run::LiveRun, recorder::Recorder};
+use super::{ids::new_run_id, live_run::LiveRun, load_runtime, recorder::Recorder};
 use crate::clock::unix_ms;
 use crate::engine::dataset::DatasetAccess;
 use crate::policy::Policy;
@@ -261,7 +261,7 @@ async fn drive(run: Arc<LiveRun>, spec: RunSpec, store: Store, telemetry: Teleme
         })
     };
     // A target that goes away mid-run ends it in the engine (`engine::step::TARGET_LOST_AFTER`), with a verdict.
-    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry, &scope).await;
+    let (status, verdict, result) = execute(&run, spec, tx, &load_started, &telemetry, scope).await;
     let recorder = forward.await;
     run.tick(load_started.get().copied());
     let view = run.finish(status, verdict, result);
@@ -299,13 +299,13 @@ async fn archive_final(run: &LiveRun, store: &Store) {
 }
 
 /// Passes what the session says on to the live run: preflight states as events, the load's start, notes in the log.
-struct HubObserver<'a> {
-    run: &'a LiveRun,
+struct HubObserver {
+    run: Arc<LiveRun>,
     tx: mpsc::UnboundedSender<RunEvent>,
-    load_started: &'a OnceLock<Instant>,
+    load_started: Arc<OnceLock<Instant>>,
 }
 
-impl session::Observer for HubObserver<'_> {
+impl session::Observer for HubObserver {
     fn preflight_state(&mut self, state: &str) {
         let _ = self.tx.send(RunEvent::Preflight { state: state.to_owned() });
     }
@@ -320,17 +320,21 @@ impl session::Observer for HubObserver<'_> {
     }
 }
 
+/// Runs the session on the load generator's own threads ([`load_runtime`]) and says how the run ended.
 async fn execute(
     run: &Arc<LiveRun>,
     mut spec: RunSpec,
     tx: mpsc::UnboundedSender<RunEvent>,
-    load_started: &OnceLock<Instant>,
+    load_started: &Arc<OnceLock<Instant>>,
     telemetry: &Telemetry,
-    scope: &Scope,
+    scope: Scope,
 ) -> (RunStatus, Option<String>, Option<RunResult>) {
-    let mut observer = HubObserver { run, tx: tx.clone(), load_started };
-    let cancel = run.cancel.clone();
-    let outcome = session::run(&mut spec, telemetry, &scope.energy, &scope.datasets, &mut observer, tx, cancel).await;
+    let mut observer = HubObserver { run: run.clone(), tx: tx.clone(), load_started: load_started.clone() };
+    let (cancel, telemetry) = (run.cancel.clone(), telemetry.clone());
+    let session = load_runtime::handle().spawn(async move {
+        session::run(&mut spec, &telemetry, &scope.energy, &scope.datasets, &mut observer, tx, cancel).await
+    });
+    let outcome = session.await.unwrap_or_else(|e| Outcome::Failed(format!("the run's session ended abnormally: {e}")));
     match outcome {
         Outcome::Finished { result, .. } => {
             let verdict = match &result {

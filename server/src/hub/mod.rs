@@ -6,6 +6,7 @@
 mod fixtures;
 mod ids;
 mod live_run;
+pub mod load_runtime;
 mod manager;
 pub mod recorder;
 
