@@ -58,6 +58,16 @@ pub async fn post_json<B: Serialize, R: DeserializeOwned>(path: &str, body: &B) 
     answer(resp).await
 }
 
+/// `POST path` with a file as the body (`application/octet-stream`); the JSON answer or the error.
+pub async fn post_file<R: DeserializeOwned>(path: &str, file: &web_sys::File) -> Result<R, ApiError> {
+    let req = gloo_net::http::Request::post(&crate::paths::url(path))
+        .header("content-type", "application/octet-stream")
+        .body(wasm_bindgen::JsValue::from(file.clone()))
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    let resp = req.send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    answer(resp).await
+}
+
 /// `GET path`; the JSON answer or the error.
 pub async fn get_json<R: DeserializeOwned>(path: &str) -> Result<R, ApiError> {
     let resp = gloo_net::http::Request::get(&crate::paths::url(path))

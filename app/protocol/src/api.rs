@@ -14,6 +14,19 @@ pub struct ApiErrorBody {
     pub fields: Vec<FieldError>,
 }
 
+/// `201` answer of `POST /api/datasets`: where the uploaded file now is, for the run spec's `workload.path`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetUploaded {
+    /// Path relative to the server's dataset folder (`uploads/NAME-HASH.jsonl`).
+    pub path: String,
+    /// `jsonl` or `sharegpt`: the workload kind the file parses as.
+    pub kind: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Prompts found in it.
+    pub prompts: u64,
+}
+
 /// `201` answer of `POST /api/runs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunCreated {

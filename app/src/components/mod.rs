@@ -5,6 +5,7 @@ pub mod chart;
 pub mod compare_charts;
 pub mod compare_table;
 pub mod connection;
+pub mod dataset_upload;
 pub mod gpu_view;
 pub mod live_stats;
 pub mod meta_editor;

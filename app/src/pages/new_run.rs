@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use super::new_run_form::Form;
+use crate::components::dataset_upload::DatasetUpload;
 use protocol::spec::FieldError;
 
 /// The message for `field`, if any, shown beside its input.
@@ -143,7 +144,10 @@ pub fn NewRunPage() -> impl IntoView {
                 #[cfg(feature = "hydrate")]
                 leptos::task::spawn_local(async move {
                     use protocol::api::RunCreated;
-                    match crate::api::post_json::<_, RunCreated>("/api/runs", &spec).await {
+                    // The request form of the spec: with the API key and the target's `user:password@`, which a
+                    // serialized spec leaves out.
+                    let body = spec.to_request_json();
+                    match crate::api::post_json::<_, RunCreated>("/api/runs", &body).await {
                         Ok(created) => {
                             // The router adds the base path to what it navigates to: give it the app path.
                             let navigate = leptos_router::hooks::use_navigate();
@@ -222,7 +226,10 @@ pub fn NewRunPage() -> impl IntoView {
                         <Show when=move || !is_dataset()>
                             {input("Input tokens (N or MIN..MAX)", "workload.input_tokens", f.input_tokens, "256", errors)}
                         </Show>
-                        <Show when=is_dataset>{input("Dataset path (on the server)", "workload.path", f.dataset, "/data/prompts.jsonl", errors)}</Show>
+                        <Show when=is_dataset>
+                            {input("Dataset path (in the server's dataset folder)", "workload.path", f.dataset, "prompts.jsonl", errors)}
+                            <DatasetUpload path=f.dataset kind=f.workload_kind />
+                        </Show>
                         {input("Output tokens (N or MIN..MAX)", "workload.output_tokens", f.output_tokens, "128", errors)}
                         {input("Seed", "seed", f.seed, "random", errors)}
                         {input(

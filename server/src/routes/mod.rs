@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod cookies;
+pub mod datasets;
 pub mod error;
 pub mod export;
 pub mod gpu_api;

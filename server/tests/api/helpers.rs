@@ -56,6 +56,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestAp
 }
 
 impl TestApp {
+    /// The app's scratch folder: its archive, its site, and its dataset folder (`serve --dataset-dir`).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// `GET {path}` as JSON, asserting a 200.
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         let resp = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
