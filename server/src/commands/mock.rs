@@ -46,6 +46,11 @@ pub struct MockArgs {
     /// Fraction of requests, 0 to 1, answered with HTTP 500 and a JSON error body (0.01 = one in a hundred).
     #[arg(long, default_value_t = 0.0, value_name = "FRACTION", value_parser = fraction, allow_negative_numbers = true)]
     pub error_rate: f64,
+    /// The body of the --error-rate failures, sent as it is (text/plain) instead of the JSON error: to see what a
+    /// server's own error text (quotes, markup, `=formulas`, escape sequences) becomes in tokenscope's messages
+    /// and exports.
+    #[arg(long, value_name = "TEXT")]
+    pub error_body: Option<String>,
     /// The model name served by /v1/models and accepted in requests (others get 404, like vLLM).
     #[arg(long, default_value = "tokenscope-mock")]
     pub model: String,
@@ -93,6 +98,7 @@ impl MockArgs {
             eos_rate: self.eos_rate,
             tokens_per_chunk: self.tokens_per_chunk,
             error_rate: self.error_rate,
+            error_body: self.error_body.clone(),
             model: self.model.clone(),
             slowdown: self.slowdown,
             startup_delay_s: self.startup_delay.as_secs_f64(),
@@ -206,5 +212,7 @@ mod tests {
             Cli::try_parse_from(["mock", "--eos-rate", "0.5", "--no-tokenize", "--identity", "llama-cpp"]).unwrap();
         let cfg = cli.mock.config();
         assert_eq!((cfg.eos_rate, cfg.no_tokenize, cfg.identity), (0.5, true, Identity::LlamaCpp));
+        let cli = Cli::try_parse_from(["mock", "--error-rate", "1", "--error-body", "=cmd|' /C calc'!A0"]).unwrap();
+        assert_eq!(cli.mock.config().error_body.as_deref(), Some("=cmd|' /C calc'!A0"));
     }
 }

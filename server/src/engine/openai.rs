@@ -1,6 +1,7 @@
 //! The real [`Target`]: an OpenAI-compatible HTTP client (reqwest) for `/v1/completions` and
 //! `/v1/chat/completions`, streaming (SSE) or not, with one shared connection pool sized for thousands of
-//! concurrent streams. Every outcome, failures included, is a [`RequestResult`].
+//! concurrent streams. Every outcome, failures included, is a [`RequestResult`]. A failure's message quotes the
+//! target's own text only as a short visible snippet, and not at all for preflight ([`OpenAiTarget::hide_bodies`]).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -13,11 +14,12 @@ use protocol::spec::{Backend, Endpoint};
 
 use super::request_body::{request_body, BodyOptions};
 use super::sse::{parse_body, Parsed};
-use super::sse_stream::{error, parse_error, read_sse, Collected};
+use super::sse_stream::{error, parse_error, read_sse, server_error, snippet, BodyText, Collected};
 use super::target::{ChunkTap, ErrorClass, Prompt, RequestError, RequestResult, Target, TokenSource};
 use super::tokenize::HfTokenizer;
 
-/// Bytes of an error body kept in [`RequestError::message`].
+/// Bytes of an error body read for [`RequestError::message`] (of which a snippet of at most
+/// [`super::sse_stream::SNIPPET_CHARS`] characters is kept).
 const ERROR_BODY_PREFIX: usize = 512;
 /// Connect timeout of every request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -95,6 +97,8 @@ pub struct OpenAiTarget {
     request_timeout: Duration,
     /// Counts the streamed text when the server sends no `usage`.
     text_counter: Option<HfTokenizer>,
+    /// Whether failure messages may quote the target's text.
+    bodies: BodyText,
 }
 
 impl fmt::Debug for OpenAiTarget {
@@ -132,7 +136,16 @@ impl OpenAiTarget {
             stream: cfg.stream,
             request_timeout: cfg.request_timeout,
             text_counter: None,
+            bodies: BodyText::Snippet,
         })
+    }
+
+    /// Failure messages carry none of the target's text (no error body, no error object's message, no payload
+    /// that does not parse): only statuses, reason phrases and our own words. For preflight, whose answers go to
+    /// whoever asked to check a URL.
+    pub fn hide_bodies(mut self) -> Self {
+        self.bodies = BodyText::Hidden;
+        self
     }
 
     /// Counts output tokens with `tokenizer` over the streamed text whenever an answer carries no `usage`.
@@ -166,22 +179,20 @@ impl OpenAiTarget {
         };
         let status = resp.status();
         if !status.is_success() {
-            return Err(status_error(status, resp).await);
+            return Err(status_error(status, resp, self.bodies).await);
         }
         if self.stream {
-            read_sse(resp.bytes_stream(), self.endpoint, out, tap, transport_error).await?;
+            read_sse(resp.bytes_stream(), self.endpoint, out, tap, transport_error, self.bodies).await?;
         } else {
             let bytes = resp.bytes().await.map_err(transport_error)?;
-            match parse_body(&bytes, self.endpoint).map_err(parse_error)? {
+            match parse_body(&bytes, self.endpoint).map_err(|e| parse_error(e, self.bodies))? {
                 Parsed::Chunk(info) => {
                     if let Some(text) = &mut out.text {
                         text.push_str(&super::sse::content_text(&bytes, self.endpoint));
                     }
                     out.add(info, Instant::now(), tap)
                 }
-                Parsed::ServerError(m) => {
-                    return Err(error(ErrorClass::Other, format!("the server sent an error: {m}")))
-                }
+                Parsed::ServerError(m) => return Err(server_error(&m, false, self.bodies)),
                 Parsed::Done => return Err(error(ErrorClass::Parse, "a non-streaming answer was `[DONE]`")),
             }
             out.finished = true;
@@ -232,9 +243,15 @@ impl Target for OpenAiTarget {
 }
 
 /// What every client of the target shares: no Nagle, a connect timeout, no system proxy, idle pooled connections
-/// dropped before the server's keep-alive timeout.
+/// dropped before the server's keep-alive timeout, and no redirects: a target that answers 3xx gets an HTTP error
+/// naming the status, never a request to a host the dashboard's `--allow-target` did not check.
 fn client_builder() -> reqwest::ClientBuilder {
-    Client::builder().tcp_nodelay(true).connect_timeout(CONNECT_TIMEOUT).pool_idle_timeout(POOL_IDLE_TIMEOUT).no_proxy()
+    Client::builder()
+        .tcp_nodelay(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 /// A client that opens a new connection for every request (no idle pool).
@@ -284,6 +301,11 @@ pub(crate) fn server_url(base: &str, path: &str) -> Result<Url, ClientError> {
     let bad = |reason: String| ClientError::BadUrl { url: base.to_string(), reason };
     let trimmed = base.trim().trim_end_matches('/');
     let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
+    // `http://h/page#` or `…?x=` would turn every path added below into a fragment or a query: all requests,
+    // preflight's included, would go to that one page.
+    if trimmed.contains(['#', '?']) {
+        return Err(bad("it has a query or a fragment (`?`, `#`): give the server's base URL only".into()));
+    }
     let url = Url::parse(&format!("{trimmed}/{path}")).map_err(|e| bad(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad(format!("the scheme must be http or https, not {}", url.scheme())));
@@ -329,8 +351,16 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     msg
 }
 
-/// A non-2xx answer: its status and the first bytes of its body.
-async fn status_error(status: StatusCode, mut resp: reqwest::Response) -> RequestError {
+/// A non-2xx answer: its status and a [`snippet`] of its body's first bytes, or (`Hidden`) its status and reason
+/// phrase only, the body left unread.
+async fn status_error(status: StatusCode, mut resp: reqwest::Response, text: BodyText) -> RequestError {
+    if text == BodyText::Hidden {
+        return RequestError {
+            class: ErrorClass::HttpStatus,
+            status: Some(status.as_u16()),
+            message: status.canonical_reason().unwrap_or_default().to_owned(),
+        };
+    }
     let mut body = Vec::new();
     while body.len() < ERROR_BODY_PREFIX {
         match resp.chunk().await {
@@ -342,7 +372,7 @@ async fn status_error(status: StatusCode, mut resp: reqwest::Response) -> Reques
     RequestError {
         class: ErrorClass::HttpStatus,
         status: Some(status.as_u16()),
-        message: String::from_utf8_lossy(&body).into_owned(),
+        message: snippet(&String::from_utf8_lossy(&body)),
     }
 }
 
@@ -363,10 +393,58 @@ mod tests {
 
     #[test]
     fn server_url_rejects_what_cannot_work() {
-        for base in ["127.0.0.1:8000", "ftp://h/", "not a url", ""] {
+        for base in ["127.0.0.1:8000", "ftp://h/", "not a url", "", "http://h:1/internal/ok#", "http://h:1/x?a="] {
             let err = server_url(base, "v1/completions").unwrap_err();
             assert!(err.to_string().contains("http://127.0.0.1:8000"), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn error_bodies_are_a_short_visible_snippet_or_hidden() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let body = format!("SECRET-BODY \u{1b}[2J{}", "x".repeat(1_000));
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    let _ = tcp.read(&mut buf).await;
+                    let head = format!(
+                        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = tcp.write_all(head.as_bytes()).await;
+                    let _ = tcp.write_all(body.as_bytes()).await;
+                    // Until the client closes: no unread request bytes turn the close into a reset.
+                    let _ = tcp.read_to_end(&mut Vec::new()).await;
+                });
+            }
+        });
+        let cfg = TargetConfig {
+            base_url: base,
+            endpoint: Endpoint::Completions,
+            model: "m".into(),
+            backend: Backend::Generic,
+            api_key: None,
+            stream: false,
+            request_timeout: Duration::from_secs(10),
+        };
+        let prompt = Prompt {
+            index: 0,
+            body: super::super::target::PromptBody::Text("hi".into()),
+            input_tokens: 1,
+            max_tokens: 1,
+        };
+        let run = OpenAiTarget::new(cfg.clone()).unwrap().execute(&prompt, &super::super::target::NoTap).await;
+        let err = run.error.unwrap();
+        assert_eq!((err.class, err.status), (ErrorClass::HttpStatus, Some(500)));
+        assert!(err.message.starts_with("SECRET-BODY \\u{1b}[2Jxxx"), "{}", err.message);
+        assert_eq!(err.message.chars().count(), super::super::sse_stream::SNIPPET_CHARS);
+        let hidden = OpenAiTarget::new(cfg).unwrap().hide_bodies().execute(&prompt, &super::super::target::NoTap).await;
+        let err = hidden.error.unwrap();
+        assert_eq!((err.status, err.message.as_str()), (Some(500), "Internal Server Error"));
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! which server it is (for `--backend auto`; see [`detect`]), picks the endpoint (a 1-token request to each), then
 //! sends one request of the run's own output length to learn whether the server reports `usage` and generates
 //! as many tokens as asked. A server that is not ready gets no load; detection never fails preflight.
+//!
+//! Preflight checks whatever URL it is given, for whoever asks (`POST /api/preflight`), so its answers — errors,
+//! states, notes, evidence — carry no text of the target's answers: statuses, reason phrases and our own hints
+//! only. It reads bodies where it must (the model list, backend detection) and quotes none of them; the model ids
+//! it names are shown as visible, clipped text.
 
 mod detect;
 
@@ -16,6 +21,7 @@ use super::openai::{auth_header, http_client, server_url, ClientError, OpenAiTar
 use super::presets::preset;
 use super::readiness::Poller;
 use super::target::{ErrorClass, NoTap, Prompt, PromptBody, RequestResult, Target};
+use crate::export::text::clip;
 
 /// Most output tokens asked for in the length check (a run asking for more is checked at this length).
 const LENGTH_CHECK_CAP: u32 = 1024;
@@ -32,19 +38,45 @@ pub struct EndpointAttempt {
     pub endpoint: Endpoint,
     /// HTTP status, when the server answered.
     pub status: Option<u16>,
-    /// The error, or the first bytes of the error body.
+    /// What went wrong in our words: the status's reason phrase, or the client's error — never the target's body.
     pub message: String,
 }
 
 impl fmt::Display for EndpointAttempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", path(self.endpoint))?;
-        if let Some(status) = self.status {
-            write!(f, "HTTP {status} ")?;
-        }
-        let message = self.message.trim();
-        write!(f, "{}", if message.is_empty() { "(empty body)" } else { message })
+        write!(f, "{}: {}", path(self.endpoint), answer(self.status, &self.message))
     }
+}
+
+/// `HTTP 404 Not Found (is this an OpenAI-compatible server? …)` for a status, else the client's `message`.
+fn answer(status: Option<u16>, message: &str) -> String {
+    let message = message.trim();
+    match status {
+        Some(status) if message.is_empty() => format!("HTTP {status} ({})", status_hint(status)),
+        Some(status) => format!("HTTP {status} {message} ({})", status_hint(status)),
+        None => message.to_owned(),
+    }
+}
+
+/// What to check after a non-2xx answer (the body is not shown: the server's log has it).
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        404 | 405 => "is this an OpenAI-compatible server? check the URL and --model",
+        401 | 403 => "the server wants an API key: check --api-key",
+        400 | 413 | 422 => "the server refused the request: check --model and --backend",
+        500..=599 => "the server failed: its log says why",
+        _ => "the server's log says why",
+    }
+}
+
+/// Model ids as a message may show them: each visible and clipped, at most 20 named.
+fn model_list(models: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut list: Vec<String> = models.iter().take(SHOWN).map(|m| clip(m, 100)).collect();
+    if models.len() > SHOWN {
+        list.push(format!("and {} more", models.len() - SHOWN));
+    }
+    list.join(", ")
 }
 
 /// Why preflight refused to start a run.
@@ -62,26 +94,31 @@ pub enum PreflightError {
         last_state: String,
     },
     /// `/v1/models` lists several models and none was chosen.
-    #[error("the server serves several models: {}; choose one with --model", .0.join(", "))]
+    #[error("the server serves several models: {}; choose one with --model", model_list(.0))]
     SeveralModels(Vec<String>),
     /// Neither endpoint answered a 1-token request.
     #[error(
-        "no endpoint answered a 1-token request:\n  {}\n  {}\ncheck --model and --api-key, put any path prefix in \
-         --target, and check --backend (its fields may be rejected)",
+        "{model_note}no endpoint answered a 1-token request:\n  {}\n  {}\ncheck --model and --api-key, put any path \
+         prefix in --target, and check --backend (its fields may be rejected)",
         .attempts.first().map(ToString::to_string).unwrap_or_default(),
         .attempts.get(1).map(ToString::to_string).unwrap_or_default()
     )]
     NoWorkingEndpoint {
         /// Each endpoint's answer.
         attempts: Vec<EndpointAttempt>,
+        /// `model `x` is not listed by /v1/models (…)` and a line break when the model given is not listed, else
+        /// empty (the server's answer, which may say so, is not quoted).
+        model_note: String,
     },
     /// The endpoint asked for does not work.
-    #[error("{attempt}\nthe endpoint given does not answer a 1-token request; {}", suggestion(.working))]
+    #[error("{model_note}{attempt}\nthe endpoint given does not answer a 1-token request; {}", suggestion(.working))]
     EndpointNotWorking {
         /// The failed attempt.
         attempt: EndpointAttempt,
         /// Endpoints that do work.
         working: Vec<Endpoint>,
+        /// As in `NoWorkingEndpoint`.
+        model_note: String,
     },
     /// The short check request failed although the endpoint answered the probe.
     #[error("a {tokens}-token request to {} failed: {message}{}", path(*.endpoint), if *.stream {
@@ -149,8 +186,9 @@ pub async fn preflight(
         Some(m) => {
             if !ready.models.iter().any(|listed| listed == m) {
                 notes.push(format!(
-                    "model `{m}` is not listed by /v1/models ({}); requests may fail",
-                    ready.models.join(", ")
+                    "model `{}` is not listed by /v1/models ({}); requests may fail",
+                    clip(m, 100),
+                    model_list(&ready.models)
                 ));
             }
             m.to_string()
@@ -197,7 +235,7 @@ pub async fn preflight(
     let asked = report.output_length_requested;
     let timeout = length_check_timeout(spec);
     let cfg = TargetConfig { request_timeout: timeout, ..target_config(spec, &report) };
-    let check = OpenAiTarget::new(cfg)?.execute(&prompt(asked), &NoTap).await;
+    let check = OpenAiTarget::new(cfg)?.hide_bodies().execute(&prompt(asked), &NoTap).await;
     let finished = match &check.error {
         None => true,
         // Slow but generating: not a reason to refuse the run, only to leave the length unverified.
@@ -211,10 +249,7 @@ pub async fn preflight(
             false
         }
         Some(err) => {
-            let message = match err.status {
-                Some(status) => format!("HTTP {status} {}", err.message),
-                None => err.message.clone(),
-            };
+            let message = answer(err.status, &err.message);
             return Err(PreflightError::CheckFailed { endpoint, tokens: asked, stream: spec.stream, message });
         }
     };
@@ -264,7 +299,7 @@ fn prompt(max_tokens: u32) -> Prompt {
 async fn choose_endpoint(spec: &RunSpec, pf: &PreflightReport) -> Result<(Endpoint, Vec<Endpoint>), PreflightError> {
     let probe = |endpoint: Endpoint| async move {
         let cfg = TargetConfig { endpoint, stream: false, ..target_config(spec, pf) };
-        let result = OpenAiTarget::new(cfg)?.execute(&prompt(1), &NoTap).await;
+        let result = OpenAiTarget::new(cfg)?.hide_bodies().execute(&prompt(1), &NoTap).await;
         Ok::<_, ClientError>(probe_outcome(endpoint, result))
     };
     let (completions, chat) = futures::join!(probe(Endpoint::Completions), probe(Endpoint::Chat));
@@ -275,12 +310,25 @@ async fn choose_endpoint(spec: &RunSpec, pf: &PreflightReport) -> Result<(Endpoi
             Some(&e) => Ok((e, working)),
             None => Err(PreflightError::NoWorkingEndpoint {
                 attempts: attempts.into_iter().filter_map(Result::err).collect(),
+                model_note: model_note(spec, pf),
             }),
         },
         asked => match attempts.into_iter().find(|a| endpoint_of(a) == asked) {
-            Some(Err(attempt)) => Err(PreflightError::EndpointNotWorking { attempt, working }),
+            Some(Err(attempt)) => {
+                Err(PreflightError::EndpointNotWorking { attempt, working, model_note: model_note(spec, pf) })
+            }
             _ => Ok((asked, working)),
         },
+    }
+}
+
+/// `model `x` is not listed by /v1/models (…)` and a line break, when the model given is not listed; else empty.
+fn model_note(spec: &RunSpec, pf: &PreflightReport) -> String {
+    match spec.model.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) if !pf.models.iter().any(|listed| listed == m) => {
+            format!("model `{}` is not listed by /v1/models ({})\n", clip(m, 100), model_list(&pf.models))
+        }
+        _ => String::new(),
     }
 }
 
@@ -411,6 +459,7 @@ mod tests {
         let attempt = |endpoint, status| EndpointAttempt { endpoint, status, message: "Not Found".into() };
         let e = PreflightError::NoWorkingEndpoint {
             attempts: vec![attempt(Endpoint::Completions, Some(404)), attempt(Endpoint::Chat, None)],
+            model_note: String::new(),
         };
         let s = e.to_string();
         assert!(
@@ -420,10 +469,102 @@ mod tests {
         let e = PreflightError::EndpointNotWorking {
             attempt: attempt(Endpoint::Chat, Some(404)),
             working: vec![Endpoint::Completions],
+            model_note: "model `x` is not listed by /v1/models (m)\n".into(),
         };
+        assert!(e.to_string().starts_with("model `x` is not listed by /v1/models (m)\n/v1/chat/completions: HTTP 404"));
         assert!(e.to_string().contains("use --endpoint completions"), "{e}");
         let e = PreflightError::NotReady { waited_s: 1.0, last_state: "waiting: connection refused".into() };
         assert!(e.to_string().contains("--ready-timeout"));
+    }
+
+    #[test]
+    fn answers_name_the_status_and_a_hint_only() {
+        assert_eq!(
+            answer(Some(404), "Not Found"),
+            "HTTP 404 Not Found (is this an OpenAI-compatible server? check the URL and --model)"
+        );
+        assert_eq!(answer(Some(599), ""), "HTTP 599 (the server failed: its log says why)");
+        assert_eq!(answer(None, " connection refused "), "connection refused");
+        let many: Vec<String> = (0..25).map(|i| format!("m{i}")).collect();
+        assert!(model_list(&many).ends_with("m19, and 5 more"), "{}", model_list(&many));
+        assert_eq!(model_list(&["a\u{1b}[2J".into()]), "a\\u{1b}[2J");
+    }
+
+    /// A loopback HTTP/1.1 server: `GET /v1/models` lists one model, `GET /internal/ok` is an internal page, every
+    /// other request gets 404 with a body that must never reach preflight's answer. One request per connection.
+    async fn secret_server() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let (head, body_len) = loop {
+                        let Ok(n) = tcp.read(&mut chunk).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                            let len = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            break (head, i + 4 + len);
+                        }
+                    };
+                    while buf.len() < body_len {
+                        let Ok(n) = tcp.read(&mut chunk).await else { return };
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let (status, body) = match path.as_str() {
+                        "/v1/models" => ("200 OK", r#"{"data":[{"id":"m","owned_by":"SECRET-OWNER"}]}"#),
+                        "/internal/ok" | "/page/v1/models" => ("200 OK", "SECRET-BODY internal page"),
+                        _ => ("404 Not Found", "SECRET-BODY {\"error\": \"SECRET-BODY\"}"),
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tcp.write_all(reply.as_bytes()).await;
+                    let _ = tcp.shutdown().await;
+                });
+            }
+        });
+        base
+    }
+
+    #[tokio::test]
+    async fn preflight_answers_carry_no_body_of_the_target() {
+        let base = secret_server().await;
+        let mut s = spec(serde_json::json!({"kind": "synthetic", "input_tokens": {"min": 4, "max": 4},
+                                            "output_tokens": {"min": 4, "max": 4}}));
+        (s.target, s.ready_timeout_s) = (base.clone(), 5.0);
+        let mut states = Vec::new();
+        let err = preflight(&s, &mut |l: &str| states.push(l.to_owned())).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, PreflightError::NoWorkingEndpoint { .. }), "{text}");
+        assert!(text.contains("/v1/completions: HTTP 404 Not Found (is this an OpenAI-compatible server?"), "{text}");
+        assert!(!text.contains("SECRET") && !states.concat().contains("SECRET"), "{text}\n{states:?}");
+
+        // The page trick: with `#`, every path would become a fragment of the internal page.
+        s.target = format!("{base}/internal/ok#");
+        let text = preflight(&s, &mut |_| {}).await.unwrap_err().to_string();
+        assert!(!text.contains("SECRET"), "{text}");
+
+        // A page that answers 200 where the model list should be.
+        (s.target, s.ready_timeout_s) = (format!("{base}/page"), 0.3);
+        let err = preflight(&s, &mut |_| {}).await.unwrap_err();
+        assert!(matches!(err, PreflightError::NotReady { .. }), "{err}");
+        assert!(err.to_string().contains("not a model list") && !err.to_string().contains("SECRET"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! Following a streamed answer: bytes → SSE events (eventsource-stream, which handles comments, CRLF and UTF-8
 //! split across reads) → [`parse_event`] → a [`Collected`] tally of content chunks, usage and completion.
+//!
+//! What the target sent reaches an error message only as a short, visible [`snippet`] (a run's failures are worth
+//! debugging from), and not at all when the caller asks for [`BodyText::Hidden`] (preflight, whose answers go to
+//! whoever asked for a check of any URL).
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +14,7 @@ use protocol::spec::Endpoint;
 
 use super::sse::{parse_event, ChunkInfo, ParseError, Parsed, Usage};
 use super::target::{ChunkTap, ContentChunk, ErrorClass, RequestError, TokenSource};
+use crate::export::text::clip;
 
 /// How long to keep reading after `[DONE]` for the end of the body, so the connection returns to the pool.
 const DRAIN_AFTER_DONE: Duration = Duration::from_millis(50);
@@ -72,24 +77,68 @@ impl Collected {
     }
 }
 
+/// Most characters of the target's own text (an error body, an error object's message, the start of a payload
+/// that does not parse) kept in one error message.
+pub(crate) const SNIPPET_CHARS: usize = 200;
+
+/// Whether error messages may quote what the target sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum BodyText {
+    /// A [`snippet`] of it: a run's failures, shown to the one who started the run.
+    #[default]
+    Snippet,
+    /// None of it, only statuses and our own words: preflight's answers.
+    Hidden,
+}
+
+/// The target's text as it may appear in a message: control and bidirectional characters as visible escapes, at
+/// most [`SNIPPET_CHARS`] characters.
+pub(crate) fn snippet(s: &str) -> String {
+    clip(s, SNIPPET_CHARS)
+}
+
 /// A [`RequestError`] without an HTTP status.
 pub(crate) fn error(class: ErrorClass, message: impl Into<String>) -> RequestError {
     RequestError { class, status: None, message: message.into() }
 }
 
-/// A [`ParseError`] as a request error.
-pub(crate) fn parse_error(e: ParseError) -> RequestError {
-    error(ErrorClass::Parse, e.to_string())
+/// A [`ParseError`] as a request error: what serde objected to and the start of the payload, as [`snippet`]s, or
+/// neither when the body is [`BodyText::Hidden`] (serde's reason may quote the payload).
+pub(crate) fn parse_error(e: ParseError, body: BodyText) -> RequestError {
+    match body {
+        BodyText::Snippet => error(
+            ErrorClass::Parse,
+            format!(
+                "invalid JSON from the server ({}); the data starts with: \"{}\"",
+                snippet(&e.reason),
+                snippet(&e.prefix)
+            ),
+        ),
+        BodyText::Hidden => error(ErrorClass::Parse, "the answer is not the JSON an OpenAI-compatible server sends"),
+    }
+}
+
+/// An error object the server sent in a 2xx answer (`in_stream`: inside an SSE stream), with a [`snippet`] of its
+/// message unless the body is [`BodyText::Hidden`].
+pub(crate) fn server_error(message: &str, in_stream: bool, body: BodyText) -> RequestError {
+    let place = if in_stream { " in the stream" } else { "" };
+    let message = match body {
+        BodyText::Snippet => format!("the server sent an error{place}: {}", snippet(message)),
+        BodyText::Hidden => format!("the server sent an error object{place} (see the server's log for its text)"),
+    };
+    error(ErrorClass::Other, message)
 }
 
 /// Reads an SSE body into `out` until `[DONE]`, the end of the body, or an error. `transport` classifies errors
-/// of the byte stream. Call [`Collected::verdict`] after an `Ok` to learn whether the answer was complete.
+/// of the byte stream; `text` says whether error messages may quote what the stream carried. Call
+/// [`Collected::verdict`] after an `Ok` to learn whether the answer was complete.
 pub(crate) async fn read_sse<S, B, E>(
     body: S,
     endpoint: Endpoint,
     out: &mut Collected,
     tap: &dyn ChunkTap,
     transport: impl Fn(E) -> RequestError,
+    text: BodyText,
 ) -> Result<(), RequestError>
 where
     S: Stream<Item = Result<B, E>>,
@@ -104,9 +153,16 @@ where
             Err(EventStreamError::Utf8(e)) => {
                 return Err(error(ErrorClass::Parse, format!("stream is not UTF-8: {e}")))
             }
-            Err(EventStreamError::Parser(e)) => return Err(error(ErrorClass::Parse, format!("invalid SSE: {e}"))),
+            // nom's error quotes the rest of the input.
+            Err(EventStreamError::Parser(e)) => {
+                let message = match text {
+                    BodyText::Snippet => format!("invalid SSE: {}", snippet(&e.to_string())),
+                    BodyText::Hidden => "invalid SSE".to_owned(),
+                };
+                return Err(error(ErrorClass::Parse, message));
+            }
         };
-        match parse_event(&event.data, endpoint).map_err(parse_error)? {
+        match parse_event(&event.data, endpoint).map_err(|e| parse_error(e, text))? {
             Parsed::Chunk(info) => {
                 if info.content_bytes > 0 {
                     if let Some(text) = &mut out.text {
@@ -122,9 +178,7 @@ where
                 let _ = tokio::time::timeout(DRAIN_AFTER_DONE, async { while events.next().await.is_some() {} }).await;
                 return Ok(());
             }
-            Parsed::ServerError(message) => {
-                return Err(error(ErrorClass::Other, format!("the server sent an error in the stream: {message}")))
-            }
+            Parsed::ServerError(message) => return Err(server_error(&message, true, text)),
         }
     }
     Ok(())
@@ -141,7 +195,7 @@ mod tests {
     async fn feed(parts: Vec<Vec<u8>>, endpoint: Endpoint) -> (Collected, Result<(), RequestError>) {
         let mut out = Collected::default();
         let body = futures::stream::iter(parts.into_iter().map(Ok::<_, Infallible>));
-        let res = read_sse(body, endpoint, &mut out, &NoTap, |e: Infallible| match e {}).await;
+        let res = read_sse(body, endpoint, &mut out, &NoTap, |e: Infallible| match e {}, BodyText::Snippet).await;
         let res = res.and_then(|()| out.verdict());
         (out, res)
     }
@@ -252,6 +306,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_targets_text_is_a_short_visible_snippet_or_nothing() {
+        let long = format!("\u{1b}[2J{}", "x".repeat(5_000));
+        let s = format!("data: {{\"error\":{{\"message\":\"{}\"}}}}\n\n", long.replace('\u{1b}', "\\u001b"));
+        let (_, res) = feed(one(&s), Endpoint::Completions).await;
+        let m = res.unwrap_err().message;
+        assert!(m.starts_with("the server sent an error in the stream: \\u{1b}[2Jxxx"), "{m}");
+        assert!(m.chars().count() <= 60 + SNIPPET_CHARS && !m.contains('\u{1b}'), "{m}");
+
+        let secret = "data: {\"error\":{\"message\":\"SECRET\"}}\n\ndata: <SECRET>\n\n";
+        for data in [secret, "data: <SECRET>\n\n", "data: {\"choices\": \"SECRET\"}\n\n"] {
+            let body = futures::stream::iter([Ok::<_, Infallible>(data.as_bytes().to_vec())]);
+            let mut out = Collected::default();
+            let err = read_sse(body, Endpoint::Completions, &mut out, &NoTap, |e| match e {}, BodyText::Hidden)
+                .await
+                .unwrap_err();
+            assert!(!err.message.contains("SECRET"), "{}", err.message);
+            let body = futures::stream::iter([Ok::<_, Infallible>(data.as_bytes().to_vec())]);
+            let err = read_sse(body, Endpoint::Completions, &mut out, &NoTap, |e| match e {}, BodyText::Snippet)
+                .await
+                .unwrap_err();
+            assert!(err.message.contains("SECRET"), "a run's message keeps a snippet: {}", err.message);
+        }
+    }
+
+    #[tokio::test]
     async fn garbage_is_parse() {
         let (_, res) = feed(one("data: <html>bad gateway</html>\n\n"), Endpoint::Completions).await;
         assert_eq!(res.unwrap_err().class, ErrorClass::Parse);
@@ -264,8 +343,9 @@ mod tests {
         let mut out = Collected::default();
         let body =
             futures::stream::iter(vec![Ok(b"data: {\"choices\":[{\"text\":\"x\"}]}\n\n".to_vec()), Err("reset")]);
+        let classify = |e| error(ErrorClass::Other, e);
         let err =
-            read_sse(body, Endpoint::Completions, &mut out, &NoTap, |e| error(ErrorClass::Other, e)).await.unwrap_err();
+            read_sse(body, Endpoint::Completions, &mut out, &NoTap, classify, BodyText::Snippet).await.unwrap_err();
         assert_eq!(err.message, "reset");
         assert_eq!(out.chunks.len(), 1);
     }

@@ -1,4 +1,5 @@
 //! CSV (RFC 4180: comma-separated, `"`-quoted when needed, CRLF-free `\n` lines) of a run's requests and GPU samples.
+//! Text cells are neutralised against formula injection ([`text`]); numbers are written as numbers.
 
 use std::fmt::Write;
 
@@ -15,12 +16,25 @@ mem_used_bytes,mem_total_bytes,power_w,power_limit_w,temperature_c,sm_clock_mhz,
 gpm_sm_activity_percent,gpm_sm_occupancy_percent,gpm_tensor_activity_percent,gpm_dram_bw_util_percent,\
 pcie_tx_bytes_per_s,pcie_rx_bytes_per_s,throttle_reasons";
 
-/// A field, quoted when it holds a comma, a quote or a line break.
+/// A field, quoted when it holds a comma, a quote or a line break. For numbers and our own words; text from a
+/// target or a user goes through [`text`].
 pub fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
+    }
+}
+
+/// A text cell that a spreadsheet cannot run (OWASP, CSV injection): a value whose first character — or first
+/// after leading whitespace — is `=`, `+`, `-` or `@`, or that starts with a tab or a carriage return, gets a
+/// leading `'` so it is read as text; then it is quoted as [`field`] does. Every text column goes through here.
+pub fn text(s: &str) -> String {
+    let formula = s.starts_with(['\t', '\r']) || s.trim_start().starts_with(['=', '+', '-', '@']);
+    if formula {
+        field(&format!("'{s}"))
+    } else {
+        field(s)
     }
 }
 
@@ -54,7 +68,7 @@ pub fn requests(records: &[RequestRecord]) -> String {
             r.retried,
             opt(err.map(|e| e.class.as_str())),
             opt(err.and_then(|e| e.status)),
-            field(err.map(|e| e.message.as_str()).unwrap_or("")),
+            text(err.map(|e| e.message.as_str()).unwrap_or("")),
         );
     }
     out
@@ -73,7 +87,7 @@ pub fn telemetry(samples: &[GpuSample], origin_ms: u64) -> String {
             "{},{t_s:.3},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             s.unix_ms,
             s.index,
-            field(&s.uuid),
+            text(&s.uuid),
             s.simulated,
             opt(s.util_gpu_percent),
             opt(s.util_mem_percent),
@@ -91,7 +105,7 @@ pub fn telemetry(samples: &[GpuSample], origin_ms: u64) -> String {
             opt(s.gpm_dram_bw_util_percent),
             opt(s.pcie_tx_bytes_per_s),
             opt(s.pcie_rx_bytes_per_s),
-            field(throttle.as_deref().unwrap_or("")),
+            text(throttle.as_deref().unwrap_or("")),
         );
     }
     out
@@ -107,6 +121,48 @@ mod tests {
         assert_eq!(field("plain"), "plain");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\"\n"), "\"say \"\"hi\"\"\n\"");
+    }
+
+    #[test]
+    fn formula_cells_are_read_as_text() {
+        assert_eq!(text("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(text("@SUM(1+1)*cmd|' /C calc'!A0"), "'@SUM(1+1)*cmd|' /C calc'!A0");
+        assert_eq!(text("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+        assert_eq!(text("+1"), "'+1");
+        assert_eq!(text("-2+3"), "'-2+3");
+        assert_eq!(text("  =1+1"), "'  =1+1", "after leading whitespace too");
+        assert_eq!(text("\t=1"), "'\t=1");
+        assert_eq!(text("\rx"), "\"'\rx\"");
+        assert_eq!(text("a=b"), "a=b");
+        assert_eq!(text("plain, text"), "\"plain, text\"");
+        assert_eq!(text(""), "");
+    }
+
+    #[test]
+    fn numbers_stay_numbers() {
+        let r = RequestRecord {
+            step: 0,
+            index: 0,
+            t_send_ms: -1.5,
+            scheduler_lag_ms: -0.25,
+            ttft_ms: None,
+            e2e_ms: None,
+            tpot_ms: None,
+            output_tokens: 0,
+            input_tokens: 0,
+            token_source: TokenSource::Chunks,
+            requested_tokens: 0,
+            retried: false,
+            warmup: false,
+            error: Some(RequestError { class: ErrorClass::HttpStatus, status: Some(500), message: "-1".into() }),
+        };
+        let csv = requests(&[r]);
+        let line = csv.lines().nth(1).unwrap();
+        assert!(line.starts_with("0,0,-1.500,-0.250,"), "{line}");
+        assert!(line.ends_with(",http_status,500,'-1"), "a message is text: {line}");
+        let s = GpuSample { uuid: "-GPU".into(), unix_ms: 0, ..Default::default() };
+        let line = telemetry(&[s], 1_000).lines().nth(1).unwrap().to_owned();
+        assert!(line.starts_with("0,-1.000,0,'-GPU,"), "{line}");
     }
 
     #[test]

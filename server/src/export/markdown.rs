@@ -1,4 +1,6 @@
 //! `summary.md`: a run as a Markdown table (one row per sweep step) to paste into a pull request or an issue.
+//! Every string from a user or a target (name, target, model, verdict, id…) goes through [`cell`]: it shows as
+//! itself, never as HTML, a link, an image or a broken table; a target URL is shown without its credentials.
 
 use std::fmt::Write;
 
@@ -7,9 +9,11 @@ use protocol::live_run::{RunResult, RunView};
 use protocol::report::RunReport;
 use protocol::spec::LoadSpec;
 
-/// Escapes what would break a table cell.
+use super::text;
+
+/// A string from a user or a target as inline Markdown text (see [`text::inline`]), safe in a table cell too.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    text::inline(s)
 }
 
 fn load(l: &LoadSpec) -> String {
@@ -53,10 +57,10 @@ pub fn summary(run: &RunView) -> String {
     let model = run.spec.model.as_deref().unwrap_or("auto");
     let _ = write!(
         out,
-        "{} · started {} · target `{}` · model `{}`",
+        "{} · started {} · target {} · model {}",
         run.status.as_str(),
         format_utc(run.started_unix_ms),
-        cell(&run.spec.target),
+        cell(&text::target(&run.spec.target)),
         cell(model)
     );
     if run.demo {
@@ -89,9 +93,9 @@ pub fn summary(run: &RunView) -> String {
         }
         let _ = writeln!(
             out,
-            "\nToken counts: prompts from `{}`, outputs from `{}`{}.",
-            r.input_tokens_source,
-            r.output_tokens_source,
+            "\nToken counts: prompts from {}, outputs from {}{}.",
+            cell(&r.input_tokens_source),
+            cell(&r.output_tokens_source),
             if r.input_tokens_source == "estimate" || r.output_tokens_source == "chunks" {
                 " — **not exact**: give the model's tokenizer (`--tokenizer`)"
             } else {
@@ -104,8 +108,8 @@ pub fn summary(run: &RunView) -> String {
     }
     let _ = writeln!(
         out,
-        "\n<sub>run `{}` · tokenscope {} · TTFT, TPOT, ITL and E2E as defined in docs/metrics.md; warmup excluded</sub>",
-        run.id,
+        "\n<sub>run {} · tokenscope {} · TTFT, TPOT, ITL and E2E as defined in docs/metrics.md; warmup excluded</sub>",
+        cell(&run.id),
         env!("CARGO_PKG_VERSION")
     );
     out
@@ -118,5 +122,35 @@ mod tests {
     #[test]
     fn escapes_cells() {
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+
+    fn view(name: &str, target: &str, model: &str, verdict: &str) -> RunView {
+        let spec: protocol::spec::RunSpec = serde_json::from_value(serde_json::json!({
+            "name": name, "target": target, "model": model,
+            "load": {"kind": "concurrency", "concurrency": 1},
+            "workload": {"kind": "synthetic", "input_tokens": {"min": 4, "max": 4},
+                         "output_tokens": {"min": 4, "max": 4}},
+        }))
+        .unwrap();
+        let mut v = RunView::starting("run1".into(), spec, 0, false);
+        v.verdict = Some(verdict.into());
+        v
+    }
+
+    #[test]
+    fn user_and_target_text_cannot_inject_markup() {
+        let md = summary(&view(
+            "<script>alert(1)</script>|x\0y",
+            "http://user:hunter2@127.0.0.1:8000",
+            "<img src=x onerror=alert(1)>",
+            "every request got HTTP 500 ([click](javascript:alert(1)) evil\u{202E}txt.exe)",
+        ));
+        assert!(!md.contains("<script") && !md.contains("<img"), "{md}");
+        assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;\\|x\\\\u{0}y"), "{md}");
+        assert!(md.contains("&lt;img src=x onerror=alert(1)&gt;"), "{md}");
+        assert!(!md.contains('\0') && !md.contains('\u{202E}'), "{md}");
+        assert!(md.contains("evil\\\\u{202e}txt.exe"), "{md}");
+        assert!(md.contains("\\[click\\](javascript"), "{md}");
+        assert!(md.contains("target http://127.0.0.1:8000 ·") && !md.contains("hunter2"), "{md}");
     }
 }

@@ -1,9 +1,11 @@
 //! Exports of an archived run: its requests and GPU telemetry as CSV, a Markdown summary table to paste into a
 //! pull request, and its charts as one PNG. Pure formatting and drawing: the routes read the archive and call these.
+//! Text from a target or a user is neutralised for each reader ([`text`], `csv::text`).
 
 pub mod csv;
 pub mod markdown;
 pub mod png;
+pub mod text;
 
 /// A file name for an export of run `id`: `tokenscope-<id>-<what>`.
 pub fn file_name(id: &str, what: &str) -> String {

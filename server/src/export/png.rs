@@ -6,6 +6,8 @@
 //! Text is drawn with DejaVu Sans compiled into the binary (`server/assets/fonts`), so rendering needs no system
 //! font libraries. The series, colours and labels follow the dashboard's charts (`app::components::run_charts`,
 //! `gpu_view`); simulated GPU telemetry is labelled so in the legends, the panel titles and the title block.
+//! Names, targets and models are drawn as text only: control and bidirectional characters as visible escapes, a
+//! target URL without its credentials.
 
 mod draw;
 mod panels;

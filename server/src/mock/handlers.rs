@@ -146,7 +146,11 @@ async fn generate(mock: Arc<Mock>, kind: Kind, body: &[u8]) -> Response {
         std::future::pending::<()>().await;
     }
     if mock.fails(n) {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "mock: injected failure (--error-rate)", "server_error");
+        return match &mock.cfg.error_body {
+            Some(body) => (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain")], body.clone())
+                .into_response(),
+            None => error(StatusCode::INTERNAL_SERVER_ERROR, "mock: injected failure (--error-rate)", "server_error"),
+        };
     }
     let ask = req.length_ask();
     let limit = ask.limit(mock.cfg.output_tokens);

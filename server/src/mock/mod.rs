@@ -46,6 +46,9 @@ pub struct MockConfig {
     pub tokens_per_chunk: u32,
     /// Fraction of requests (0..1) answered with HTTP 500 and a JSON error body.
     pub error_rate: f64,
+    /// The body of those failures, sent as it is (`text/plain`) instead of the JSON error: for showing what a
+    /// server's own error text becomes in messages and exports.
+    pub error_body: Option<String>,
     /// The one model served.
     pub model: String,
     /// Fractional increase of TTFT and ITL per request in flight (0.002: 2× slower at 500 in flight).
@@ -76,6 +79,7 @@ impl Default for MockConfig {
             eos_rate: 0.0,
             tokens_per_chunk: 1,
             error_rate: 0.0,
+            error_body: None,
             model: "tokenscope-mock".into(),
             slowdown: 0.0,
             startup_delay_s: 0.0,

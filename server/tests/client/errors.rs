@@ -54,12 +54,12 @@ async fn server_errors_are_http_status_with_the_body() {
 }
 
 #[tokio::test]
-async fn long_error_bodies_are_cut_to_512_bytes() {
+async fn long_error_bodies_are_cut_to_a_200_character_snippet() {
     let handler = || async { (axum::http::StatusCode::BAD_GATEWAY, "é".repeat(1000)) };
     let base = spawn_router(Router::new().route("/v1/completions", post(handler))).await;
     let err = target(&base, Endpoint::Completions, true).execute(&prompt(4), &NoTap).await.error.unwrap();
     assert_eq!(err.status, Some(502));
-    assert_eq!(err.message, "é".repeat(256));
+    assert_eq!(err.message, "é".repeat(199) + "…");
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The summary `tokenscope run` prints at the end: latency percentiles, throughput, errors and the verdict for one
-//! run; one row per step for a sweep, the best step marked.
+//! run; one row per step for a sweep, the best step marked. Text from the target (error messages, verdicts quoting
+//! them) reaches the terminal through [`visible`]: no escape sequence it sends can rewrite the terminal.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
@@ -7,6 +8,7 @@ use protocol::report::{LatencyStats, RunReport, SweepReport};
 
 use crate::engine::runner::describe;
 use crate::engine::verdict::class_name;
+use crate::export::text::visible;
 
 /// The summary of one run.
 pub fn render_report(r: &RunReport) -> String {
@@ -103,7 +105,7 @@ pub fn render_report(r: &RunReport) -> String {
     }
     for s in &r.error_samples {
         let status = s.status.map(|c| format!("HTTP {c}: ")).unwrap_or_default();
-        t.add_row([format!("  e.g. {}", class_name(s.class)), format!("{status}{}", s.message)]);
+        t.add_row([format!("  e.g. {}", class_name(s.class)), format!("{status}{}", visible(&s.message))]);
     }
     if r.client_lag_ms.count > 0 {
         t.add_row([
@@ -115,7 +117,7 @@ pub fn render_report(r: &RunReport) -> String {
         ]);
     }
     if let Some(reason) = &r.client_bound_reason {
-        t.add_row(["CLIENT-BOUND".to_owned(), reason.clone()]);
+        t.add_row(["CLIENT-BOUND".to_owned(), visible(reason).into_owned()]);
     }
     if let Some(g) = &r.gpu {
         t.add_row(["GPU".to_owned(), gpu_line(g)]);
@@ -131,7 +133,7 @@ pub fn render_report(r: &RunReport) -> String {
         "workload".to_owned(),
         format!(
             "{}, {prompts}, seed {} (--seed repeats it), sha256 {}",
-            r.workload.kind,
+            visible(&r.workload.kind),
             r.workload.seed,
             r.workload.prompt_set_sha256.get(..12).unwrap_or_default()
         ),
@@ -142,11 +144,11 @@ pub fn render_report(r: &RunReport) -> String {
             .calibration_max_error_tokens
             .map(|e| format!(" (calibrated: at most {e} tokens off)"))
             .unwrap_or_default();
-        t.add_row(["prompt lengths by".to_owned(), format!("{}{calibration}", r.workload.tokenizer)]);
+        t.add_row(["prompt lengths by".to_owned(), format!("{}{calibration}", visible(&r.workload.tokenizer))]);
     }
     out.push_str(&format!("{t}\n"));
     if let Some(v) = &r.verdict {
-        out.push_str(&format!("verdict: {v}\n"));
+        out.push_str(&format!("verdict: {}\n", visible(v)));
     }
     out
 }
@@ -236,7 +238,7 @@ pub fn render_sweep(s: &SweepReport) -> String {
         out.push_str("stopped before the last step\n");
     }
     if let Some(v) = &s.verdict {
-        out.push_str(&format!("verdict: {v}\n"));
+        out.push_str(&format!("verdict: {}\n", visible(v)));
     }
     out
 }
@@ -330,6 +332,29 @@ mod tests {
             assert!(text.contains(want), "missing {want} in\n{text}");
         }
         assert!(!text.contains("scheduler lag"), "{text}");
+    }
+
+    #[test]
+    fn terminal_escapes_from_the_target_are_not_printed() {
+        let mut r = report();
+        r.error_samples[0].message = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[1Aok\u{202E}".into();
+        r.verdict = Some("every request failed (\u{1b}[31mred\u{1b}[0m)".into());
+        r.client_bound_reason = Some("lag\u{1b}[K".into());
+        let text = render_report(&r);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202E}'), "{text:?}");
+        assert!(
+            text.contains("\\u{1b}[2J") && text.contains("verdict: every request failed (\\u{1b}[31mred"),
+            "{text}"
+        );
+        let s = SweepReport {
+            started_at_ms: 0,
+            steps: vec![report()],
+            best_step: None,
+            stopped: false,
+            verdict: Some("bad\u{1b}[2J".into()),
+            preflight: None,
+        };
+        assert!(!render_sweep(&s).contains('\u{1b}'));
     }
 
     #[test]

@@ -17,6 +17,9 @@
 //!
 //! A server's name for itself in `owned_by` beats the endpoints (a proxy may pass some of them through), and a
 //! bare `/version` comes last: vLLM and `trtllm-serve` both answer it, and both take the same length fields.
+//!
+//! The evidence names what was seen in our words and quotes no value the server sent (a version string, a router
+//! name) beyond the fixed ones it was matched against: preflight's answers carry no text of the target's.
 
 use std::time::Duration;
 
@@ -138,18 +141,21 @@ pub(crate) fn classify(a: &Answers) -> Detection {
         found.push((2, Backend::Sglang, "GET /get_model_info: model_path and is_generation".into()));
     }
     if let Some(router) = str_field(a.info.as_ref(), "router").filter(|r| r.contains("text-generation")) {
-        found.push((2, Backend::Tgi, format!("GET /info: \"router\": {router:?}")));
+        let fact = if router == "text-generation-router" {
+            r#"GET /info: "router": "text-generation-router""#
+        } else {
+            r#"GET /info: a "router" naming text-generation"#
+        };
+        found.push((2, Backend::Tgi, fact.into()));
     }
     if a.props.as_ref().and_then(|p| p.get("default_generation_settings")).is_some_and(Value::is_object) {
         found.push((2, Backend::LlamaCpp, "GET /props: default_generation_settings".into()));
     }
-    if let Some(v) = str_field(a.api_version.as_ref(), "version") {
-        found.push((2, Backend::Ollama, format!("GET /api/version: {{\"version\": {v:?}}}")));
+    if str_field(a.api_version.as_ref(), "version").is_some() {
+        found.push((2, Backend::Ollama, r#"GET /api/version: {"version": …}"#.into()));
     }
-    if let Some(v) =
-        str_field(a.version.as_ref(), "version").filter(|_| str_field(a.version.as_ref(), "server").is_none())
-    {
-        found.push((3, Backend::Vllm, format!("GET /version: {{\"version\": {v:?}}} (vLLM or trtllm-serve)")));
+    if str_field(a.version.as_ref(), "version").is_some() && str_field(a.version.as_ref(), "server").is_none() {
+        found.push((3, Backend::Vllm, r#"GET /version: {"version": …} (vLLM or trtllm-serve)"#.into()));
     }
     found.sort_by_key(|f| f.0);
     let backend = found.first().map(|f| f.1);
@@ -203,6 +209,20 @@ mod tests {
             assert_eq!(d.evidence.len(), 1, "{:?}", d.evidence);
             assert!(d.evidence[0].ends_with(&format!("→ {}", cli_name(backend))), "{:?}", d.evidence);
         }
+    }
+
+    #[test]
+    fn evidence_quotes_no_value_the_server_sent() {
+        let a = Answers {
+            version: Some(json!({"version": "SECRET-1"})),
+            info: Some(json!({"router": "text-generation-SECRET-2"})),
+            api_version: Some(json!({"version": "SECRET-3"})),
+            owned_by: vec!["SECRET-4".into()],
+            ..Default::default()
+        };
+        let d = classify(&a);
+        assert_eq!(d.evidence.len(), 3, "{:?}", d.evidence);
+        assert!(d.evidence.iter().all(|e| !e.contains("SECRET")), "{:?}", d.evidence);
     }
 
     #[test]

@@ -40,7 +40,10 @@ struct Line {
     height: f32,
 }
 
+/// Sets `text` in `font` at `px`; control and bidirectional characters are drawn as their escapes
+/// ([`crate::export::text::visible`]), as every other reader of a run's text sees them.
 fn set(font: &FontRef<'static>, px: f32, text: &str) -> Line {
+    let text = crate::export::text::visible(text);
     let scaled = font.as_scaled(PxScale::from(px));
     let ascent = scaled.ascent();
     let mut x = 0.0;
@@ -181,5 +184,19 @@ impl<'a> DrawingBackend for TextBackend<'a> {
         let font = face(style.style()).ok_or_else(|| DrawingErrorKind::FontError(font_error("no embedded font")))?;
         let line = set(font, style.size() as f32, text);
         Ok((line.width.ceil() as u32, line.height.ceil() as u32))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_drawn_as_escapes() {
+        let Some((regular, _)) = faces() else { panic!("the embedded fonts load") };
+        let line = set(regular, 20.0, "a\u{202E}b\0c\u{1b}");
+        assert_eq!(line.glyphs.len(), "a\\u{202e}b\\u{0}c\\u{1b}".chars().count());
+        let plain = set(regular, 20.0, "abc");
+        assert_eq!(plain.glyphs.len(), 3);
     }
 }
