@@ -4,12 +4,13 @@
 //! ```sh
 //! cargo bench -p server --bench viewers                      # 50 viewers, 20 s per scenario, ~1 min
 //! cargo bench -p server --bench viewers -- --viewers 200 --seconds 10
-//! cargo bench -p server --bench viewers -- --pollers 50      # also 50 clients polling GET /api/runs
+//! cargo bench -p server --bench viewers -- --pollers 50      # also 50 clients polling GET /api/runs (200 runs)
 //! ```
 //!
-//! With `--pollers P` two more scenarios follow: P API clients polling `GET /api/runs` back to back (each waits for
-//! its answer, then asks again), and the viewers and the pollers together — the dashboard's own API work competing
-//! with the load generator.
+//! With `--pollers P` the archive is first filled with `--archive N` (200) copies of the baseline run, so that
+//! `GET /api/runs` answers a full page, and two more scenarios follow: P API clients polling `GET /api/runs` back to
+//! back (each waits for its answer, then asks again), and the viewers and the pollers together — the dashboard's own
+//! API work competing with the load generator.
 //!
 //! Starts the real app in-process on port 0 with its demo target and one simulated GPU, and runs two scenarios of a
 //! demo run (concurrency 32, 30 s, 128 tokens out): first with no viewer (the baseline), then with N WebSocket
@@ -83,6 +84,24 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         id
+    }
+
+    /// Fills the archive with `n` copies of run `id`'s report (`POST /api/runs/import`), so that `GET /api/runs`
+    /// answers a full page as on a server in use (200 runs with their results).
+    async fn fill_archive(&self, id: &str, n: usize) {
+        let report = self.http.get(format!("{}/api/runs/{id}/export.json", self.base)).send().await.unwrap();
+        let report = report.bytes().await.unwrap();
+        for _ in 0..n {
+            let resp = self
+                .http
+                .post(format!("{}/api/runs/import", self.base))
+                .header("content-type", "application/json")
+                .body(report.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "import: {}", resp.text().await.unwrap());
+        }
     }
 
     /// Stops the run and waits for its end, so the next scenario starts from rest.
@@ -165,8 +184,11 @@ async fn poll(url: String, until: tokio::time::Instant) -> u64 {
     while tokio::time::Instant::now() < until {
         let sent = http.get(&url).send();
         match tokio::time::timeout_at(until, sent).await {
-            Ok(Ok(resp)) if resp.bytes().await.is_ok() => answers += 1,
-            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Ok(Ok(resp)) => match resp.bytes().await {
+                Ok(_) => answers += 1,
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(10)).await,
             Err(_) => break,
         }
     }
@@ -244,6 +266,7 @@ async fn main() {
     let viewers: usize = arg(&args, "--viewers", 50);
     let seconds: u64 = arg(&args, "--seconds", 20);
     let pollers: usize = arg(&args, "--pollers", 0);
+    let archive: usize = arg(&args, "--archive", 200);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let server = Server::start().await;
     println!(
@@ -256,7 +279,16 @@ async fn main() {
         scenarios.extend([(0, pollers), (viewers, pollers)]);
     }
     for (v, p) in scenarios {
-        rows.push(scenario(&server, v, p, seconds).await);
+        let row = scenario(&server, v, p, seconds).await;
+        if rows.is_empty() && pollers > 0 {
+            let ids: Vec<Value> = server.get("/api/runs").await.as_array().cloned().unwrap_or_default();
+            let id = ids.first().and_then(|r| r["id"].as_str()).expect("the baseline run is archived").to_owned();
+            server.fill_archive(&id, archive).await;
+            let page = server.http.get(format!("{}/api/runs", server.base)).send().await.unwrap();
+            let bytes = page.bytes().await.unwrap().len();
+            println!("archive filled with {archive} copies of the baseline run: GET /api/runs answers {} KiB", bytes / 1024);
+        }
+        rows.push(row);
     }
     println!(
         "| viewers | API pollers | polls/s | frames/viewer/s | KiB/viewer/s | frames per viewer min–max | \
