@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}/export/charts.png", get(routes::export::charts_png))
         .route("/api/runs/{id}/stop", post(routes::runs::stop))
         .route("/api/preflight", post(routes::runs::check))
+        .route("/api/datasets", post(routes::datasets::upload))
         .route("/api/demo", get(routes::runs::demo))
         .route("/ws/runs/{id}", get(routes::run_ws::run_ws))
         .route("/api/shares", get(routes::shares::list).post(routes::shares::create))

@@ -1,7 +1,10 @@
 //! The access-token gate: a middleware in front of every route but `/api/health` and `/login`, the login form,
 //! and the `?token=` login link. API and WebSocket requests without the token get 401 JSON; pages get the form.
+//! Wrong tokens, however presented, count against the client's limit ([`crate::auth::FailureLimiter`]); the right
+//! token is always let in. The Host and Origin checks in front of the gate are in [`origin`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use axum::{
     extract::{ConnectInfo, Form, Query, Request, State},
@@ -15,13 +18,23 @@ use serde::Deserialize;
 use protocol::api::ApiErrorBody;
 
 use super::cookies::{cookie_values, is_api, is_https};
+use crate::auth::{Access, ClientKey};
 use crate::state::AppState;
+
+pub mod origin;
 
 /// The cookie a browser carries the token in.
 pub const COOKIE: &str = "tokenscope_token";
 
 /// Lets a request through when no token is required, or when it carries the token (bearer header, cookie, or a
 /// `?token=` login link, which sets the cookie and redirects to the same address without the token).
+///
+/// The right token is checked first and always passes, even from a client that is blocked: a blocked address (a
+/// NAT, a proxy without `--trust-proxy`) must not lock its legitimate users out, and with tokens of at least
+/// [`crate::auth::MIN_TOKEN_LEN`] characters getting in is no oracle worth having. Every wrong token (bearer,
+/// cookie, `?token=`) counts once per distinct value; a blocked client's wrong tokens get 429. A wrong cookie alone
+/// (a stale one, after the server restarted with a new generated token) gets the login form, or the share-link
+/// view when the browser also holds links.
 pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let access = &state.access;
     // Redirects and the login form carry the base path (`--base-path`); `path` is the app path (prefix removed).
@@ -30,33 +43,35 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
     if !access.required() || path == "/api/health" || path == "/login" {
         return next.run(req).await;
     }
-    let ip = client_ip(&req);
-    if let Some(presented) = bearer(req.headers()) {
-        if access.limiter().blocked(ip) {
-            return too_many(true, base);
-        }
-        if access.accepts(presented) {
-            return next.run(req).await;
-        }
-        access.limiter().fail(ip);
-        return unauthorized(true, "the bearer token is wrong", base);
-    }
-    if cookie(req.headers()).is_some_and(|c| access.accepts(c)) {
+    let api = is_api(path);
+    let bearer = bearer(req.headers()).map(str::to_owned);
+    let cookie = cookie(req.headers()).filter(|c| !c.is_empty()).map(str::to_owned);
+    let query = query_token(&req);
+    if bearer.as_deref().is_some_and(|t| access.accepts(t)) || cookie.as_deref().is_some_and(|t| access.accepts(t)) {
         return next.run(req).await;
     }
-    let api = is_api(path);
-    if let Some((token, rest)) = query_token(&req) {
-        if access.limiter().blocked(ip) {
-            return too_many(api, base);
+    if let Some((token, rest)) = query.as_ref().filter(|(t, _)| access.accepts(t)) {
+        let to = if rest.is_empty() { path.to_owned() } else { format!("{path}?{rest}") };
+        return logged_in(req.headers(), token, &to, base);
+    }
+    let wrong: Vec<&str> =
+        [bearer.as_deref(), cookie.as_deref(), query.as_ref().map(|(t, _)| t.as_str())].into_iter().flatten().collect();
+    if !wrong.is_empty() {
+        let key = client_key(access, &req);
+        if let Some(left) = access.limiter().blocked(key) {
+            return too_many(api, base, left);
         }
-        if access.accepts(&token) {
-            let to = if rest.is_empty() { path.to_owned() } else { format!("{path}?{rest}") };
-            return logged_in(req.headers(), &token, &to, base);
+        for token in wrong {
+            access.limiter().fail(key, token);
         }
-        access.limiter().fail(ip);
+    }
+    if bearer.is_some() {
+        return unauthorized(true, "the bearer token is wrong", base);
+    }
+    if query.is_some() {
         return unauthorized(api, "the token in the address is wrong", base);
     }
-    // No token: share links may still open a run or a comparison, read-only (`routes::shares`).
+    // No token, or a stale cookie: share links may still open a run or a comparison, read-only (`routes::shares`).
     if let Some(resp) = super::shares::admit_viewer(&state, req, next).await {
         return resp;
     }
@@ -79,11 +94,11 @@ pub async fn login_page(State(state): State<AppState>) -> Response {
     (StatusCode::OK, Html(page("", base))).into_response()
 }
 
-/// `POST /login`: sets the cookie and redirects to `/` on the right token; the form again (401) on a wrong one;
-/// 429 after too many failures from one IP.
+/// `POST /login`: sets the cookie and redirects to `/` on the right token (always, as in [`require_token`]); the form
+/// again (401) on a wrong one; 429 for a wrong one from a client that has tried too many.
 pub async fn login(
     State(state): State<AppState>,
-    req_ip: ClientIp,
+    client: ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -92,33 +107,40 @@ pub async fn login(
     if !access.required() {
         return redirect(&app::paths::join(base, "/"));
     }
-    if access.limiter().blocked(req_ip.0) {
-        return too_many(false, base);
-    }
     if access.accepts(&form.token) {
         return logged_in(&headers, &form.token, "/", base);
     }
-    access.limiter().fail(req_ip.0);
+    let key = ClientKey::of(client.0);
+    if let Some(left) = access.limiter().blocked(key) {
+        return too_many(false, base, left);
+    }
+    access.limiter().fail(key, &form.token);
     (StatusCode::UNAUTHORIZED, Html(page("That token is not right.", base))).into_response()
 }
 
-/// The client's IP address (unspecified when the server was not started with connection info).
+/// The client's IP address: the TCP peer, or with `--trust-proxy` what the trusted proxies say
+/// ([`Access::client_ip`]); unspecified when the server was not started with connection info.
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+impl axum::extract::FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(ip_of(parts.extensions.get::<ConnectInfo<SocketAddr>>())))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(ip_of(&state.access, parts.extensions.get::<ConnectInfo<SocketAddr>>(), &parts.headers)))
     }
 }
 
-fn client_ip(req: &Request) -> IpAddr {
-    ip_of(req.extensions().get::<ConnectInfo<SocketAddr>>())
+fn client_key(access: &Access, req: &Request) -> ClientKey {
+    ClientKey::of(ip_of(access, req.extensions().get::<ConnectInfo<SocketAddr>>(), req.headers()))
 }
 
-fn ip_of(info: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
-    info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+fn ip_of(access: &Access, info: Option<&ConnectInfo<SocketAddr>>, headers: &HeaderMap) -> IpAddr {
+    let peer = info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    access.client_ip(peer, forwarded)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -178,14 +200,17 @@ fn unauthorized(api: bool, why: &str, base: &str) -> Response {
     }
 }
 
-fn too_many(api: bool, base: &str) -> Response {
-    let error = "too many failed logins from this address; wait a minute and try again".to_owned();
+/// 429 for a wrong token from a blocked client, with `Retry-After` (whole seconds, rounded up) until its window ends.
+fn too_many(api: bool, base: &str, left: Duration) -> Response {
+    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    let error =
+        format!("too many wrong tokens from this address; try again in {secs} s (the right token is always let in)");
     let mut resp = if api {
         (StatusCode::TOO_MANY_REQUESTS, Json(ApiErrorBody { error, fields: Vec::new() })).into_response()
     } else {
         (StatusCode::TOO_MANY_REQUESTS, Html(page(&error, base))).into_response()
     };
-    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     resp
 }
 

@@ -1,14 +1,16 @@
 //! `/ws/runs/{id}`: a run's history so far, then its live frames (progress at 4 Hz, 1 s windows, errors, GPU
 //! samples batched at ≤ 4 Hz). Lagging viewers skip ahead; a ping every 20 s keeps proxies from closing the socket.
+//! A share-link viewer's socket is closed (4403) when the links that shared the run are revoked.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     extract::{
-        ws::{Message, WebSocket, WebSocketUpgrade},
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
         Path, State,
     },
     response::{IntoResponse, Response},
+    Extension,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
@@ -16,8 +18,10 @@ use tokio::sync::broadcast::error::RecvError;
 use protocol::archive::RunSeries;
 use protocol::gpu::{GpuSample, TelemetryStatus};
 use protocol::live_run::{RunView, RunWsFrame};
+use protocol::share::SessionInfo;
 
 use super::error::find_run;
+use super::shares::SocketGrant;
 use crate::hub::LiveRun;
 use crate::state::AppState;
 use crate::telemetry::Telemetry;
@@ -27,13 +31,20 @@ pub const HISTORY_POINTS_PER_GPU: usize = 1200;
 const GPU_FLUSH: Duration = Duration::from_millis(250);
 const PING_EVERY: Duration = Duration::from_secs(20);
 
-/// Upgrades to the run's channel; 404 (before the upgrade) for an unknown run.
-pub async fn run_ws(ws: WebSocketUpgrade, Path(id): Path<String>, State(state): State<AppState>) -> Response {
+/// Upgrades to the run's channel; 404 (before the upgrade) for an unknown run. A share-link viewer's socket ends
+/// when the links that share this run are revoked.
+pub async fn run_ws(
+    ws: WebSocketUpgrade,
+    Path(id): Path<String>,
+    State(state): State<AppState>,
+    viewer: Option<Extension<SessionInfo>>,
+) -> Response {
     let telemetry = state.telemetry.clone();
+    let grant = SocketGrant::new(&state, viewer.as_ref().map(|v| &v.0), |s| s.runs.contains(&id));
     if let Some(run) = state.runs.get(&id) {
         return ws.on_upgrade(move |socket: WebSocket| {
             let (tx, rx) = socket.split();
-            serve_run(tx, rx, run, telemetry)
+            serve_run(tx, rx, run, telemetry, grant.ended())
         });
     }
     match find_run(&state.runs, &id).await {
@@ -44,7 +55,7 @@ pub async fn run_ws(ws: WebSocketUpgrade, Path(id): Path<String>, State(state): 
             });
             ws.on_upgrade(move |socket: WebSocket| {
                 let (tx, rx) = socket.split();
-                serve_stored(tx, rx, view, series)
+                serve_stored(tx, rx, view, series, grant.ended())
             })
         }
         Err(e) => e.into_response(),
@@ -67,13 +78,19 @@ where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let series = RunSeries { telemetry: Some(telemetry.status()), ..RunSeries::default() };
-    serve_stored(tx, rx, view, series).await;
+    serve_stored(tx, rx, view, series, std::future::pending()).await;
 }
 
 /// An ended run read from the archive: its state with its stored windows, GPU samples of its load (at most
-/// [`HISTORY_POINTS_PER_GPU`] per GPU) and the telemetry status it ran under; then nothing but pings.
-pub async fn serve_stored<W, R>(mut tx: W, mut rx: R, view: RunView, series: RunSeries)
-where
+/// [`HISTORY_POINTS_PER_GPU`] per GPU) and the telemetry status it ran under; then nothing but pings. When `ended`
+/// resolves (a share link revoked), its close frame is sent and the socket ends.
+pub async fn serve_stored<W, R>(
+    mut tx: W,
+    mut rx: R,
+    view: RunView,
+    series: RunSeries,
+    ended: impl Future<Output = CloseFrame>,
+) where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -89,16 +106,30 @@ where
     if tx.send(text(&frame)).await.is_err() {
         return;
     }
-    while let Some(Ok(msg)) = rx.next().await {
-        if matches!(msg, Message::Close(_)) {
-            return;
+    tokio::pin!(ended);
+    loop {
+        tokio::select! {
+            close = &mut ended => {
+                let _ = tx.send(Message::Close(Some(close))).await;
+                return;
+            }
+            msg = rx.next() => match msg {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
         }
     }
 }
 
-/// Speaks the run protocol over any sink/stream pair until the viewer leaves.
-pub async fn serve_run<W, R>(mut tx: W, mut rx: R, run: Arc<LiveRun>, telemetry: Telemetry)
-where
+/// Speaks the run protocol over any sink/stream pair until the viewer leaves, or until `ended` resolves (a share
+/// link revoked): then its close frame is sent and the socket ends.
+pub async fn serve_run<W, R>(
+    mut tx: W,
+    mut rx: R,
+    run: Arc<LiveRun>,
+    telemetry: Telemetry,
+    ended: impl Future<Output = CloseFrame>,
+) where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -115,8 +146,13 @@ where
     let mut flush = tokio::time::interval(GPU_FLUSH);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    tokio::pin!(ended);
     loop {
         tokio::select! {
+            close = &mut ended => {
+                let _ = tx.send(Message::Close(Some(close))).await;
+                return;
+            }
             f = frames.recv(), if frames_open => match f {
                 Ok(frame) => {
                     if matches!(*frame, RunWsFrame::Finished { .. }) {
@@ -228,7 +264,8 @@ mod tests {
         // Room for one frame: the viewer's socket is full almost at once.
         let (out_tx, mut out_rx) = mpsc::channel::<Message>(0);
         let (in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
-        let viewer = tokio::spawn(serve_run(out_tx, in_rx, run.clone(), Telemetry::unavailable("test")));
+        let viewer =
+            tokio::spawn(serve_run(out_tx, in_rx, run.clone(), Telemetry::unavailable("test"), std::future::pending()));
         assert!(matches!(next_frame(&mut out_rx).await, RunWsFrame::Hello { .. }));
 
         // The run goes on to its end while nobody reads: 2 000 windows and progress ticks, far beyond the buffer.

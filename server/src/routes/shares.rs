@@ -9,6 +9,8 @@
 //!   clears at once) and lets through only what [`decide`] allows: reads of the shared runs' pages, the API
 //!   calls those pages make, the run's socket, and static files.
 //! - `GET /api/session`: `owner` or `viewer` (with the viewer's links), for the UI.
+//! - [`SocketGrant`]: a viewer's open sockets (`/ws/runs/{id}`, `/ws/live`) are closed (4403 *share link revoked*)
+//!   when the links that let them open are revoked.
 
 use std::time::Duration;
 
@@ -31,7 +33,9 @@ use crate::hub::{looks_like_id, new_run_id};
 use crate::state::AppState;
 use crate::store::ShareRow;
 
+mod revocation;
 mod scope;
+pub use revocation::{SocketGrant, CLOSE_CODE, CLOSE_REASON};
 use scope::revoked_covers;
 pub use scope::{decide, Decision};
 
@@ -107,14 +111,14 @@ pub async fn list(
     Ok(Json(rows.into_iter().map(view_of).collect()))
 }
 
-/// `DELETE /api/shares/{id}`: revokes the link at once (for every browser that holds it); `200` with the link.
-/// Revoking again changes nothing and answers the same.
+/// `DELETE /api/shares/{id}`: revokes the link at once (for every browser that holds it, and the sockets its
+/// viewers hold open on this server); `200` with the link. Revoking again changes nothing and answers the same.
 pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ShareView>, ApiError> {
     if !looks_like_id(&id) {
         return Err(unknown_share(&id));
     }
     let found = state.store.revoke_share(&id).await.map_err(ApiError::internal)?;
-    forget(&state, &id);
+    state.shares.revoked(&id);
     if !found {
         return Err(unknown_share(&id));
     }
@@ -232,11 +236,6 @@ pub async fn admit_viewer(state: &AppState, mut req: Request, next: Next) -> Opt
 
 async fn lookup(state: &AppState, id: &str) -> Result<Option<ShareRow>, crate::store::StoreError> {
     state.shares.get(&state.store, id).await
-}
-
-/// Drops a link from the cache, so that its revocation holds from the next request on.
-fn forget(state: &AppState, id: &str) {
-    state.shares.forget(id);
 }
 
 fn read_only() -> Response {

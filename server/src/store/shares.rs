@@ -94,15 +94,38 @@ pub const SHARE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(
 /// Entries kept before stale ones are swept out.
 const CACHE_SWEEP_AT: usize = 1024;
 
+/// Revocations a live socket may miss before it re-reads its links from the archive instead.
+const REVOKED_BACKLOG: usize = 64;
+
 /// Share links looked up in the last [`SHARE_CACHE_TTL`]: a viewer's page load makes a dozen requests, each would
 /// otherwise read every link of its cookie from the archive. One per server (in `AppState`); a revocation on this
-/// server clears its entry at once.
-#[derive(Debug, Default)]
+/// server clears its entry at once and is announced to the sockets share viewers hold ([`ShareCache::subscribe`]).
+#[derive(Debug)]
 pub struct ShareCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<ShareRow>)>>,
+    revoked: tokio::sync::broadcast::Sender<String>,
+}
+
+impl Default for ShareCache {
+    fn default() -> Self {
+        ShareCache { entries: Default::default(), revoked: tokio::sync::broadcast::channel(REVOKED_BACKLOG).0 }
+    }
 }
 
 impl ShareCache {
+    /// The ids of links revoked on this server from now on. A receiver that lags (more than 64 revocations unread)
+    /// gets `Lagged` and should re-read its links.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.revoked.subscribe()
+    }
+
+    /// Forgets the revoked link `id` and tells the subscribers.
+    pub fn revoked(&self, id: &str) {
+        self.forget(id);
+        // No subscriber (no viewer socket open) is not an error.
+        let _ = self.revoked.send(id.to_owned());
+    }
+
     /// The link `id` (or `None` when the archive has none), from the cache when looked up recently.
     pub async fn get(&self, store: &Store, id: &str) -> Result<Option<ShareRow>, StoreError> {
         if let Ok(cache) = self.entries.lock() {

@@ -210,6 +210,7 @@ async fn an_exported_report_imports_as_a_new_archived_run() {
     let original = download(&app, &format!("/api/runs/{id}/export.json"), "application/json").await;
 
     let resp = app.http.post(format!("{}/api/runs/import?name=from%20file", app.base)).body(original.clone());
+    let resp = resp.header("content-type", "application/json");
     let resp = resp.send().await.unwrap();
     assert_eq!(resp.status(), 201);
     let created: RunCreated = resp.json().await.unwrap();
@@ -251,7 +252,10 @@ async fn an_exported_report_imports_as_a_new_archived_run() {
 #[tokio::test]
 async fn a_malformed_import_says_what_is_wrong() {
     let app = spawn_app().await;
-    let post = |body: &'static str| app.http.post(format!("{}/api/runs/import", app.base)).body(body).send();
+    let post = |body: &'static str| {
+        let req = app.http.post(format!("{}/api/runs/import", app.base)).header("content-type", "application/json");
+        req.body(body).send()
+    };
     let resp = post("{not json").await.unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();

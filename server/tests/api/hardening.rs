@@ -8,7 +8,7 @@ use crate::helpers::{demo_spec, spawn_app, spawn_app_with, spawn_demo_app};
 #[tokio::test]
 async fn every_response_has_the_security_headers() {
     let app = spawn_app().await;
-    let locked = spawn_app_with(|args| args.token = Some("hdr-token".into())).await;
+    let locked = spawn_app_with(|args| args.token = Some("hdr-token-0123456789".into())).await;
     for (base, path) in [
         (&app.base, "/api/health"),
         (&app.base, "/runs"),
