@@ -26,6 +26,10 @@ pub enum ImportError {
 }
 
 /// Parses a report: a sweep when the object has `steps`, else a single run's report.
+///
+/// Unknown fields are ignored here, unlike in the request bodies the API reads strictly (`routes::error::ApiJson`):
+/// a report is data read back, not a request that configures something. It may come from a newer tokenscope that
+/// writes more fields, and the import keeps what this version understands instead of refusing the whole file.
 pub fn parse_report(value: serde_json::Value) -> Result<RunResult, ImportError> {
     let shape = |e: serde_json::Error| ImportError::Shape(e.to_string());
     let Some(object) = value.as_object() else {

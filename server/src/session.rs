@@ -191,7 +191,8 @@ async fn server_tokens(spec: &RunSpec, model: &str, observer: &mut dyn Observer)
     let Some(server) = ServerTokenizer::detect(&client, &base, model).await else {
         return Tokens::estimate();
     };
-    observer.preflight_state(&format!("tokenizer: calibrating prompt lengths with the server's {}", server.url()));
+    let shown = protocol::spec::redact_target(server.url());
+    observer.preflight_state(&format!("tokenizer: calibrating prompt lengths with the server's {shown}"));
     match PromptSynth::from_server(&server).await {
         Ok(synth) => Tokens { synth, counter: Counter::Server(server) },
         Err(e) => {

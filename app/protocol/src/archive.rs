@@ -7,7 +7,8 @@ use super::event::WindowStats;
 use super::gpu::{GpuSample, TelemetryStatus};
 use super::live_run::{RunResult, RunStatus, RunView};
 use super::report::RunReport;
-use super::spec::{Arrival, FieldError, LoadSpec, RunSpec};
+use super::spec::{redact_target, Arrival, FieldError, LoadSpec, RunSpec};
+use super::validation::{refused_char, refused_char_message};
 
 /// Fewest runs one comparison takes.
 pub const MIN_COMPARE: usize = 2;
@@ -71,7 +72,8 @@ impl RunSummary {
             id: run.id.clone(),
             name: run.spec.name.clone(),
             status: run.status,
-            target: run.spec.target.clone(),
+            // Without `user:password@`: the row is shown to everyone who may list runs.
+            target: redact_target(&run.spec.target).into_owned(),
             model: run.spec.model.clone(),
             load: describe_load(&run.spec),
             output_tokens_per_s: best.map(|r| r.output_tokens_per_s),
@@ -193,9 +195,14 @@ impl RunPatch {
         let mut fail = |field: &str, message: String| errors.push(FieldError { field: field.into(), message });
         if self.name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
             fail("name", format!("at most {MAX_NAME_CHARS} characters"));
+        } else if let Some(c) = self.name.as_deref().and_then(|n| refused_char(n, false)) {
+            fail("name", refused_char_message(c));
         }
         if self.notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS) {
             fail("notes", format!("at most {MAX_NOTES_CHARS} characters"));
+        } else if let Some(c) = self.notes.as_deref().and_then(|n| refused_char(n, true)) {
+            // Notes are several lines: line breaks and tabs are fine, other controls and bidi marks are not.
+            fail("notes", refused_char_message(c));
         }
         if let Some(tags) = &self.tags {
             if tags.len() > MAX_TAGS {
@@ -203,6 +210,8 @@ impl RunPatch {
             }
             if tags.iter().any(|t| t.chars().count() > MAX_TAG_CHARS) {
                 fail("tags", format!("each tag has at most {MAX_TAG_CHARS} characters"));
+            } else if let Some(c) = tags.iter().find_map(|t| refused_char(t, false)) {
+                fail("tags", refused_char_message(c));
             }
         }
         if self.name.is_none() && self.notes.is_none() && self.tags.is_none() {
@@ -314,6 +323,25 @@ mod tests {
         assert_eq!(RunPatch::default().validate().len(), 1);
         let long = RunPatch { name: Some("n".repeat(MAX_NAME_CHARS + 1)), ..Default::default() };
         assert_eq!(long.validate()[0].field, "name");
+    }
+
+    #[test]
+    fn patches_refuse_control_and_bidi_characters() {
+        let fields = |p: RunPatch| p.validate().into_iter().map(|e| (e.field, e.message)).collect::<Vec<_>>();
+        let bad = RunPatch {
+            name: Some("evil\u{202E}gnp.exe".into()),
+            notes: Some("line\0".into()),
+            tags: Some(vec!["ok".into(), "t\u{2066}".into()]),
+        };
+        let errs = fields(bad);
+        assert_eq!(errs.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(), ["name", "notes", "tags"]);
+        assert!(errs[0].1.contains("U+202E"), "{}", errs[0].1);
+        assert!(errs[1].1.contains("U+0000"), "{}", errs[1].1);
+        assert!(errs[2].1.contains("U+2066"), "{}", errs[2].1);
+        let notes = RunPatch { notes: Some("first line\r\n\tsecond".into()), ..Default::default() };
+        assert!(notes.validate().is_empty(), "notes keep their line breaks and tabs");
+        let name = RunPatch { name: Some("two\nlines".into()), ..Default::default() };
+        assert_eq!(fields(name)[0].0, "name");
     }
 
     #[test]

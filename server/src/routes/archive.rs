@@ -124,13 +124,23 @@ pub struct ImportQuery {
 
 /// `POST /api/runs/import`: archives a report (`tokenscope run --json` / `export.json`: a run's report, or a
 /// sweep's with `steps`) as an ended run with a new id, tagged `imported`. The body is the report itself (name in
-/// `?name=`) or `{"report": …, "name": …}`. `201` with the new run; `400` when the body is not JSON, `422` when
-/// it is not a report.
+/// `?name=`) or `{"report": …, "name": …}`, sent as `Content-Type: application/json`. `201` with the new run; `415`
+/// for another content type (a cross-site page can send `text/plain` without asking: see `routes::login::origin`),
+/// `400` when the body is not JSON, `422` when it is not a report.
 pub async fn import(
     State(state): State<AppState>,
     Query(query): Query<ImportQuery>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<RunCreated>), ApiError> {
+    if !is_json(&headers) {
+        return Err(ApiError::BadBody {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: "send the report as JSON with `Content-Type: application/json` (curl: -H 'Content-Type: \
+                      application/json' --data-binary @report.json), or use `tokenscope import FILE`"
+                .into(),
+        });
+    }
     let bad = |e: ImportError| {
         let status = match e {
             ImportError::Syntax(_) => StatusCode::BAD_REQUEST,
@@ -156,4 +166,13 @@ pub async fn import(
     state.store.save_run_with_meta(&view).await.map_err(ApiError::internal)?;
     let id = view.id;
     Ok((StatusCode::CREATED, Json(RunCreated { url: format!("runs/{id}"), id })))
+}
+
+/// Whether the request says its body is JSON: `application/json` or `application/…+json`, any parameters.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }

@@ -87,6 +87,11 @@ pub struct PreflightRequest {
     pub ready_timeout_s: Option<f64>,
 }
 
+impl super::error::StrictBody for PreflightRequest {
+    const RESOURCE: &'static str = "preflight request";
+    const FIELDS: &'static [&'static str] = &["target", "model", "endpoint", "backend", "api_key", "ready_timeout_s"];
+}
+
 /// `POST /api/preflight`: is the target ready, which models and endpoints work, does it report usage.
 pub async fn check(
     State(state): State<AppState>,

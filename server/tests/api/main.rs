@@ -3,15 +3,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse;
+mod access_limits;
 mod archive;
 mod auth;
 mod base_path;
+mod datasets;
+mod verdicts;
 mod charts_png;
+mod exports_safe;
 mod garbage_sse;
 mod hardening;
 mod helpers;
+mod origin_checks;
 mod run_ws;
 mod runs;
+mod share_revocation;
 mod shares;
 mod shell;
+mod strict;
 mod viewers;
