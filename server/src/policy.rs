@@ -185,7 +185,8 @@ fn canonical(ip: IpAddr) -> IpAddr {
 pub fn host_port(url: &str) -> Option<(String, u16)> {
     let (scheme, rest) = url.split_once("://")?;
     let default = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
-    let authority = rest.split(['/', '?', '#']).next()?;
+    // `\` ends the authority as in browsers and URL parsers (`http://169.254.169.254\@127.0.0.1/` is the former).
+    let authority = rest.split(['/', '?', '#', '\\']).next()?;
     let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6.split_once(']')?;
@@ -268,6 +269,7 @@ mod tests {
             "http://[fd00:ec2::254]",
             "http://0.0.0.0:8000",
             "http://user:pw@169.254.169.254:80",
+            "http://169.254.169.254\\@127.0.0.1/",
         ] {
             let e = p.check_target(bad).unwrap_err();
             assert!(e.contains("--allow-target"), "{bad}: {e}");

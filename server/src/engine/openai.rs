@@ -298,7 +298,7 @@ fn closed_before_answer(e: &reqwest::Error) -> bool {
 
 /// `{base}/{path}` (path like `v1/models` or `health`), accepting a base with or without a trailing `/` or `/v1`.
 pub(crate) fn server_url(base: &str, path: &str) -> Result<Url, ClientError> {
-    let bad = |reason: String| ClientError::BadUrl { url: base.to_string(), reason };
+    let bad = |reason: String| ClientError::BadUrl { url: protocol::spec::redact_target(base).into_owned(), reason };
     let trimmed = base.trim().trim_end_matches('/');
     let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
     // `http://h/page#` or `…?x=` would turn every path added below into a fragment or a query: all requests,

@@ -74,7 +74,7 @@ pub async fn run_workload(
         warmup: Duration::try_from_secs_f64(spec.warmup_s).unwrap_or_default(),
     };
     let verdict = VerdictContext {
-        target: spec.target.clone(),
+        target: protocol::spec::redact_target(&spec.target).into_owned(),
         endpoint: spec.endpoint,
         request_timeout_s: spec.request_timeout_s,
     };

@@ -94,17 +94,9 @@ pub fn inline(s: &str) -> String {
     out
 }
 
-/// A target URL as it may be shown: without the `user:password@` of its authority (`http://u:p@h:8000/v1` →
-/// `http://h:8000/v1`). Anything that is not `scheme://authority…` is returned as it is.
-pub fn target(url: &str) -> Cow<'_, str> {
-    let Some(start) = url.find("://").map(|i| i + 3) else { return Cow::Borrowed(url) };
-    let rest = &url[start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => Cow::Owned(format!("{}{}", &url[..start], &rest[at + 1..])),
-        None => Cow::Borrowed(url),
-    }
-}
+/// A target URL as it may be shown: without the `user:password@` of its authority (one definition for the API,
+/// the archive and every export: [`protocol::spec::redact_target`]).
+pub use protocol::spec::redact_target as target;
 
 #[cfg(test)]
 mod tests {

@@ -136,7 +136,7 @@ fn cases() -> Vec<Case> {
         ("/target", json!("file:///etc/passwd"), "target"),
         ("/target", json!("not a url"), "target"),
         ("/target", json!("http://"), "target"),
-        // Inside the tagged `load` and `workload` enums serde names the enum field, not the inner one.
+        // Errors name the field by its path (`load.concurrency`), which mentions the enum field too.
         ("/load/concurrency", json!(-1), "load"),
         ("/load/concurrency", json!(0), "concurrency"),
         ("/load/concurrency", json!("4"), "load"),

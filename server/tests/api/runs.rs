@@ -36,7 +36,7 @@ async fn malformed_json_is_400_with_an_error_body() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     let body = error_body(resp).await;
-    assert!(body.error.contains("not valid JSON"), "{}", body.error);
+    assert!(body.error.contains("not valid JSON") && body.error.contains("line 1 column"), "{}", body.error);
     assert!(body.fields.is_empty());
 }
 

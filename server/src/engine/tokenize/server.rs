@@ -144,11 +144,16 @@ impl ServerTokenizer {
                 ServerTokenizer { client: client.clone(), url: url.clone(), model: model.to_string(), dialect };
             match candidate.request(PROBE, DETECT_TIMEOUT).await {
                 Ok(n) if (1..=PROBE.len() as u32).contains(&n) => {
-                    tracing::info!(url, flavor = %dialect.flavor(), probe_tokens = n, "server tokenizer found");
+                    let url = protocol::spec::redact_target(&url);
+                    tracing::info!(%url, flavor = %dialect.flavor(), probe_tokens = n, "server tokenizer found");
                     return Some(candidate);
                 }
-                Ok(n) => tracing::debug!(url, ?dialect, n, "tokenize answer does not fit the probe"),
-                Err(e) => tracing::debug!(url, ?dialect, error = %e, "tokenize dialect not understood"),
+                Ok(n) => {
+                    tracing::debug!(url = %protocol::spec::redact_target(&url), ?dialect, n, "tokenize answer does not fit the probe")
+                }
+                Err(e) => {
+                    tracing::debug!(url = %protocol::spec::redact_target(&url), ?dialect, error = %e, "tokenize dialect not understood")
+                }
             }
         }
         None

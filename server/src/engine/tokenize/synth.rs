@@ -264,7 +264,7 @@ impl PromptSynth {
         if lead.len() < LEAD_WORDS_MIN {
             lead = words.clone();
         }
-        let label = format!("server {} {}", server.flavor(), server.url());
+        let label = format!("server {} {}", server.flavor(), protocol::spec::redact_target(server.url()));
         let mut synth = Self::build(SynthSource::Server, None, words.clone(), lead.clone(), 0, None, label.clone());
         let first = synth.measure(server, special_tokens).await?;
         let mut errors: Vec<i64> = first.iter().map(|s| s.observed as i64 - s.requested as i64).collect();
