@@ -286,7 +286,10 @@ async fn main() {
             server.fill_archive(&id, archive).await;
             let page = server.http.get(format!("{}/api/runs", server.base)).send().await.unwrap();
             let bytes = page.bytes().await.unwrap().len();
-            println!("archive filled with {archive} copies of the baseline run: GET /api/runs answers {} KiB", bytes / 1024);
+            println!(
+                "archive filled with {archive} copies of the baseline run: GET /api/runs answers {} KiB",
+                bytes / 1024
+            );
         }
         rows.push(row);
     }

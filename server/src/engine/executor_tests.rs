@@ -78,7 +78,8 @@ async fn open_loop_times_from_the_schedule() {
     let load = LoadSpec::Rate { rate_rps: 100.0, arrival: Arrival::Constant };
     let (ctx, _rx) = ctx(target.clone(), load, Limits { requests: Some(10), ..Limits::default() });
     let process = ArrivalProcess::new(100.0, Arrival::Constant).unwrap();
-    let open = OpenLoop { process, rate_rps: 100.0, seed: 0, clock: ArrivalClock::Tokio, max_in_flight: MAX_OPEN_IN_FLIGHT };
+    let open =
+        OpenLoop { process, rate_rps: 100.0, seed: 0, clock: ArrivalClock::Tokio, max_in_flight: MAX_OPEN_IN_FLIGHT };
     let r = open.run(Step::new(ctx).unwrap(), CancellationToken::new()).await.unwrap();
     assert_eq!(r.requests_completed, 10);
     assert!(near(r.ttft_ms.p99, 10.0) && near(r.e2e_ms.p99, 14.0), "{r:?}");
@@ -96,7 +97,8 @@ async fn warmup_by_seconds_and_duration_limit() {
         Limits { duration: Some(Duration::from_secs(1)), warmup: Duration::from_millis(500), ..Limits::default() };
     let (ctx, mut rx) = ctx(target.clone(), load, limits);
     let process = ArrivalProcess::new(10.0, Arrival::Constant).unwrap();
-    let open = OpenLoop { process, rate_rps: 10.0, seed: 0, clock: ArrivalClock::Tokio, max_in_flight: MAX_OPEN_IN_FLIGHT };
+    let open =
+        OpenLoop { process, rate_rps: 10.0, seed: 0, clock: ArrivalClock::Tokio, max_in_flight: MAX_OPEN_IN_FLIGHT };
     let r = open.run(Step::new(ctx).unwrap(), CancellationToken::new()).await.unwrap();
     // Sent at 0, 0.1 … 0.4 s: warmup. Then 0.5 … 1.4 s: the measured second.
     assert_eq!((r.warmup_requests_excluded, r.requests_completed), (5, 10));

@@ -581,11 +581,7 @@ fn failed_unsent(t: &Ticket, message: String) -> RequestResult {
         token_source: protocol::record::TokenSource::Chunks,
         prompt_tokens: None,
         retried: false,
-        error: Some(RequestError {
-            class: ErrorClass::Other,
-            status: None,
-            message,
-        }),
+        error: Some(RequestError { class: ErrorClass::Other, status: None, message }),
     }
 }
 
