@@ -5,10 +5,10 @@
 //!   rebound to 127.0.0.1 sends `Host: evil.example` and gets 403 (`/api/health` stays open). A server with a token
 //!   answers any `Host`: the token is what protects it.
 //! - **Cross-site writes.** On every server, a request that changes something (POST, PUT, PATCH, DELETE) and every
-//!   WebSocket upgrade whose `Origin` header is present must come from the page's own origin: the `Origin`'s
-//!   host and port equal the request's `Host` (or a `X-Forwarded-Host` a proxy set, which a browser page cannot), and
-//!   `Sec-Fetch-Site` is not `cross-site`. Else 403 *cross-origin request refused*. Scripts (curl, the CLI) send no
-//!   `Origin` and pass.
+//!   WebSocket upgrade must come from the page's own origin: the browser's `Sec-Fetch-Site` says `same-origin` (or
+//!   `none`), or — without that header — any `Origin` present has the request's `Host` (or a `X-Forwarded-Host` a
+//!   proxy set, which a browser page cannot) as host and port. Else 403 *cross-origin request refused*. Scripts
+//!   (curl, the CLI) send neither header and pass.
 
 use axum::{
     extract::{Request, State},
@@ -94,15 +94,15 @@ fn changes_or_upgrades(method: &Method, headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
 }
 
-/// Whether a request that changes something may go on: no `Sec-Fetch-Site: cross-site`, and no `Origin` or one
-/// whose host and port are the request's `host` or one of the `X-Forwarded-Host` values.
+/// Whether a request that changes something may go on. A browser's own word comes first: `Sec-Fetch-Site` (which
+/// no page can set) `same-origin` or `none` passes, any other value (`cross-site`, `same-site` — another port of the
+/// same host is same-site) is refused. Without it (older browsers, scripts): no `Origin`, or one whose host and port
+/// are the request's `host` or one of the `X-Forwarded-Host` values. (A same-origin form post carries
+/// `Origin: null` under this server's `Referrer-Policy: no-referrer`, hence `Sec-Fetch-Site` first.)
 pub fn from_this_origin(headers: &HeaderMap, host: Option<&str>) -> bool {
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site"));
-    if cross_site {
-        return false;
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_ascii_lowercase());
+    if let Some(site) = fetch_site {
+        return matches!(site.as_str(), "same-origin" | "none");
     }
     let Some(origin) = headers.get(header::ORIGIN) else { return true };
     let Ok(origin) = origin.to_str() else { return false };
@@ -241,6 +241,12 @@ mod tests {
         let same = [("origin", "http://127.0.0.1:3000"), ("sec-fetch-site", "same-origin")];
         assert!(from_this_origin(&headers(&same), host));
         assert!(!from_this_origin(&headers(&[("sec-fetch-site", "cross-site")]), host));
+        // Another port of the same host is same-site, not same-origin.
+        let sibling = [("origin", "http://127.0.0.1:8080"), ("sec-fetch-site", "same-site")];
+        assert!(!from_this_origin(&headers(&sibling), host));
+        // A same-origin form post under `Referrer-Policy: no-referrer`: Chromium sends `Origin: null`.
+        let form = [("origin", "null"), ("sec-fetch-site", "same-origin")];
+        assert!(from_this_origin(&headers(&form), host));
         // A proxy that rewrote Host but said what it was in X-Forwarded-Host.
         let proxied = [("origin", "https://pod.example"), ("x-forwarded-host", "pod.example")];
         assert!(from_this_origin(&headers(&proxied), Some("127.0.0.1:3000")));
