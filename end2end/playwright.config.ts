@@ -15,7 +15,7 @@ const baseURL = process.env.BASE_URL ?? `http://127.0.0.1:${port}`;
 const bin = process.env.TOKENSCOPE_BIN ?? '../target/debug/tokenscope';
 
 const serve = (name: string, p: number, flags: string, health: string) => ({
-  command: `rm -f test-results/${name}.db* && mkdir -p test-results && ${bin} serve --port ${p} --db sqlite://test-results/${name}.db ${flags}`,
+  command: `rm -f test-results/${name}.db* && mkdir -p test-results && ${bin} serve --port ${p} --db sqlite://test-results/${name}.db --dataset-dir test-results ${flags}`,
   url: health,
   timeout: 60_000,
   reuseExistingServer: false,

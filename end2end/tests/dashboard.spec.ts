@@ -87,6 +87,36 @@ test('demo run: start, watch it move, stop, read the summary', async ({ page }) 
   await expect.poll(() => linePixels(late.getByTestId('chart-tokens'), [76, 194, 255]), { timeout: 15_000 }).toBeGreaterThan(50);
 });
 
+test('a dataset uploaded from the form lands in the dataset folder and runs', async ({ page }) => {
+  await page.goto('/runs/new');
+  await hydrated(page);
+  await page.getByTestId('use-demo').click();
+  await page.getByTestId('input-workload.kind').selectOption('jsonl');
+  const lines = ['first', 'second', 'third'].map((p) => JSON.stringify({ prompt: `a ${p} prompt`, max_tokens: 8 }));
+  await page.getByTestId('dataset-upload').setInputFiles({
+    name: 'e2e prompts.jsonl',
+    mimeType: 'application/x-ndjson',
+    buffer: Buffer.from(lines.join('\n') + '\n'),
+  });
+  await expect(page.getByTestId('dataset-upload-message')).toContainText('3 prompts');
+  await expect(page.getByTestId('input-workload.path')).toHaveValue(/^uploads\/e2e_prompts-[0-9a-f]{12}\.jsonl$/);
+  await page.screenshot({ path: 'test-results/screens/new-run-upload.png', fullPage: true });
+
+  // A file that is not a dataset is refused where it was picked, and the path is left as it was.
+  await page.getByTestId('dataset-upload').setInputFiles({
+    name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello'),
+  });
+  await expect(page.getByTestId('dataset-upload-message')).toContainText('not uploaded');
+  await expect(page.getByTestId('input-workload.path')).toHaveValue(/^uploads\/e2e_prompts-/);
+
+  // No request count: a dataset runs each prompt once.
+  await page.getByTestId('input-requests').fill('');
+  await page.getByTestId('start').click();
+  await expect(page).toHaveURL(/\/runs\/[A-Za-z0-9]{20,}$/);
+  await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 });
+  await expect(page.getByTestId('progress-text')).toContainText('3 done');
+});
+
 test('GPU page shows every simulated GPU, labelled, with live charts', async ({ page }) => {
   await page.goto('/gpu');
   await hydrated(page);

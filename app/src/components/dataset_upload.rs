@@ -31,7 +31,7 @@ pub fn DatasetUpload(
                         path.set(up.path.clone());
                         kind.set(up.kind.clone());
                         let kib = up.bytes.div_ceil(1024);
-                        message.set(Some((true, format!("{name}: {} prompts, {kib} KiB → {}", up.prompts, up.path))));
+                        message.set(Some((true, format!("uploaded {name}: {} prompts, {kib} KiB", up.prompts))));
                     }
                     Err(e) => {
                         let fields: Vec<String> = e.fields().iter().map(|f| f.message.clone()).collect();
@@ -45,9 +45,18 @@ pub fn DatasetUpload(
         #[cfg(not(feature = "hydrate"))]
         let _ = (ev, path, kind, busy);
     };
+    // The status takes the label's line, so the picker stays aligned with the fields beside it.
     view! {
         <label class="field upload">
-            <span>"…or upload a file (.jsonl or ShareGPT .json)"</span>
+            {move || match message.get() {
+                None => view! { <span>"…or upload a file (.jsonl, ShareGPT .json)"</span> }.into_any(),
+                Some((ok, m)) => {
+                    let class = if ok { "upload-status" } else { "upload-status field-error" };
+                    let title = m.clone();
+                    view! { <span class=class data-testid="dataset-upload-message" title=title>{m}</span> }
+                        .into_any()
+                }
+            }}
             <input
                 type="file"
                 accept=".jsonl,.ndjson,.json"
@@ -55,14 +64,6 @@ pub fn DatasetUpload(
                 prop:disabled=move || busy.get()
                 on:change=on_pick
             />
-            {move || {
-                message
-                    .get()
-                    .map(|(ok, m)| {
-                        let class = if ok { "muted" } else { "field-error" };
-                        view! { <small class=class data-testid="dataset-upload-message">{m}</small> }
-                    })
-            }}
         </label>
     }
 }

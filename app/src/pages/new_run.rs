@@ -55,7 +55,7 @@ fn select(
             <select name=field data-testid=format!("input-{field}") on:change=move |ev| value.set(event_target_value(&ev))>
                 {options
                     .iter()
-                    .map(|(v, l)| view! { <option value=*v selected=move || value.get() == *v>{*l}</option> })
+                    .map(|(v, l)| view! { <option value=*v selected=move || value.get() == *v prop:selected=move || value.get() == *v>{*l}</option> })
                     .collect_view()}
             </select>
         </label>
