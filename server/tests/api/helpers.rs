@@ -107,3 +107,11 @@ impl TestApp {
 }
 
 pub use server::testing::demo_spec;
+
+/// A client that sends `Authorization: Bearer {token}` with every request and follows no redirects (the owner of a
+/// server with a token, in the share tests).
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}

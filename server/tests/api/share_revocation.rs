@@ -32,9 +32,7 @@ impl Fixture {
             args.telemetry.simulate_gpus = Some(1);
         })
         .await;
-        let mut headers = header::HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, format!("Bearer {TOKEN}").parse().unwrap());
-        let owner = reqwest::Client::builder().default_headers(headers).redirect(Policy::none()).build().unwrap();
+        let owner = crate::helpers::bearer_client(TOKEN);
         Fixture { app, owner }
     }
 

@@ -44,9 +44,7 @@ async fn fixture_with(public: bool, base_path: &str) -> Fixture {
         args.telemetry.simulate_gpus = Some(1);
     })
     .await;
-    let mut headers = header::HeaderMap::new();
-    headers.insert(header::AUTHORIZATION, format!("Bearer {TOKEN}").parse().unwrap());
-    let owner = reqwest::Client::builder().default_headers(headers).redirect(Policy::none()).build().unwrap();
+    let owner = crate::helpers::bearer_client(TOKEN);
     let demo: Value = owner.get(format!("{}/api/demo", app.base)).send().await.unwrap().json().await.unwrap();
     let spec = demo_spec(demo["target"].as_str().unwrap(), 4, Some(12), None);
     let resp = owner.post(format!("{}/api/runs", app.base)).json(&spec).send().await.unwrap();
