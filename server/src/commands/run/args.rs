@@ -62,6 +62,10 @@ pub struct RunArgs {
     /// Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000 (a trailing /v1 is fine).
     #[arg(long, value_name = "URL")]
     pub target: String,
+    /// A name for the run, shown in the archive, on its page and in exports (e.g. "TurboMind c=16"). Default: none
+    /// (the archive shows the run's id).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub name: String,
     /// Model to request. Default: the only model listed by /v1/models.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
@@ -172,7 +176,7 @@ impl RunArgs {
         };
         let bounded = requests.is_some() || self.duration.is_some() || self.dataset.is_some();
         let spec = RunSpec {
-            name: String::new(),
+            name: self.name.trim().to_owned(),
             target: self.target.trim().to_owned(),
             model: self.model.clone().filter(|m| !m.trim().is_empty()),
             endpoint: self.endpoint,
@@ -355,6 +359,7 @@ mod tests;
 /// The `tokenscope run` option that sets a spec field (`load.concurrency` → `--concurrency`), for messages.
 pub fn cli_flag(field: &str) -> Option<&'static str> {
     Some(match field {
+        "name" => "--name",
         "target" => "--target",
         "model" => "--model",
         "endpoint" => "--endpoint",

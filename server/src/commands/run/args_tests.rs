@@ -146,3 +146,14 @@ fn every_field_maps_to_a_flag() {
     assert_eq!(cli_flag("load.concurrency"), Some("--concurrency"));
     assert_eq!(cli_flag("nope"), None);
 }
+
+#[test]
+fn the_name_reaches_the_spec_and_is_checked_like_the_form_s() {
+    assert_eq!(
+        args(&["--concurrency", "1", "--requests", "5", "--name", " TurboMind c=16 "]).to_spec().unwrap().name,
+        "TurboMind c=16"
+    );
+    assert_eq!(args(&["--concurrency", "1", "--requests", "5"]).to_spec().unwrap().name, "");
+    assert_eq!(fields(&["--concurrency", "1", "--requests", "5", "--name", "bad\u{202E}name"]), ["name"]);
+    assert_eq!(cli_flag("name"), Some("--name"));
+}
