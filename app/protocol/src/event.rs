@@ -85,6 +85,11 @@ pub struct RequestRecord {
     pub error: Option<RequestError>,
 }
 
+/// Windows shorter than this, ms (the last window of a step or a run can be a few ms long), give no rate to chart:
+/// a handful of tokens over 9 ms reads as 200 000 tok/s and would set every chart's y axis. Their tokens still count
+/// in the step's totals; only the per-window rate is left out.
+pub const MIN_RATE_WINDOW_MS: f64 = 250.0;
+
 /// One rolling 1 s window, for live charts. Covers every request that completed in the window, warmup included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowStats {
@@ -127,4 +132,47 @@ pub struct WindowStats {
     pub failed_total: u64,
     /// Failures in this window by class.
     pub errors: BTreeMap<ErrorClass, u64>,
+}
+
+impl WindowStats {
+    /// `rate` (one of this window's per-second values) when the window is long enough to give a rate to chart
+    /// ([`MIN_RATE_WINDOW_MS`]; windows recorded before `length_ms` existed count as full).
+    pub fn chartable_rate(&self, rate: f64) -> Option<f64> {
+        (self.length_ms == 0.0 || self.length_ms >= MIN_RATE_WINDOW_MS).then_some(rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(length_ms: f64) -> WindowStats {
+        WindowStats {
+            step: 0,
+            t_end_ms: 1000.0,
+            unix_ms: 1,
+            length_ms,
+            output_tokens: 10.0,
+            output_tokens_per_s: 10.0,
+            requests_per_s: 1.0,
+            ttft_p50_ms: None,
+            ttft_p99_ms: None,
+            itl_p50_ms: None,
+            itl_p99_ms: None,
+            e2e_p50_ms: None,
+            e2e_p99_ms: None,
+            in_flight: 0,
+            completed_total: 0,
+            failed_total: 0,
+            errors: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn only_windows_long_enough_give_a_rate_to_chart() {
+        assert_eq!(window(1000.0).chartable_rate(5.0), Some(5.0));
+        assert_eq!(window(MIN_RATE_WINDOW_MS).chartable_rate(5.0), Some(5.0));
+        assert_eq!(window(9.0).chartable_rate(210_762.0), None);
+        assert_eq!(window(0.0).chartable_rate(5.0), Some(5.0), "archived before length_ms: a full window");
+    }
 }

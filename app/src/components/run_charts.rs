@@ -35,8 +35,8 @@ pub fn RunCharts(
     let series = move |make: fn(&[WindowStats], u64) -> Vec<Series>| {
         Signal::derive(move || windows.with(|w| make(w, origin_ms.get())))
     };
-    let tok = series(|w, o| vec![window_line("output tok/s", 0, w, o, |x| Some(x.output_tokens_per_s))]);
-    let req = series(|w, o| vec![window_line("requests/s", 1, w, o, |x| Some(x.requests_per_s))]);
+    let tok = series(|w, o| vec![window_line("output tok/s", 0, w, o, |x| x.chartable_rate(x.output_tokens_per_s))]);
+    let req = series(|w, o| vec![window_line("requests/s", 1, w, o, |x| x.chartable_rate(x.requests_per_s))]);
     let ttft = series(|w, o| {
         vec![window_line("TTFT p50", 0, w, o, |x| x.ttft_p50_ms), window_line("TTFT p99", 3, w, o, |x| x.ttft_p99_ms)]
     });

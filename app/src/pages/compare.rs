@@ -74,7 +74,7 @@ pub fn ComparePage() -> impl IntoView {
             loading.set(false);
         });
     });
-    let tokens = Signal::derive(move || runs.with(|r| overlay(r, |w| Some(w.output_tokens_per_s))));
+    let tokens = Signal::derive(move || runs.with(|r| overlay(r, |w| w.chartable_rate(w.output_tokens_per_s))));
     let ttft = Signal::derive(move || runs.with(|r| overlay(r, |w| w.ttft_p50_ms)));
     let ttft_cdf = Signal::derive(move || runs.with(|r| cdf_overlay(r, |l| &l.ttft)));
     let ttft_cdf_x = Signal::derive(move || runs.with(|r| cdf_x_range(r, |l| &l.ttft)));

@@ -332,6 +332,25 @@ mod tests {
     }
 
     #[test]
+    fn a_few_ms_long_last_window_does_not_spike_the_throughput_panel() {
+        // A 2 132 tok/s run whose last window is 9 ms long and reads 210 762 tok/s.
+        let mut w = windows(5);
+        let last = WindowStats {
+            unix_ms: T0 + 5_009,
+            length_ms: 9.0,
+            output_tokens: 1897.0,
+            output_tokens_per_s: 210_762.0,
+            ..window(0, 6)
+        };
+        w.push(last);
+        let series = RunSeries { telemetry: None, windows: w, gpu: Vec::new() };
+        let p = panels(&view(RunStatus::Completed), &series, &LatencyCdf::default());
+        let tokens = p.iter().find(|p| p.title.contains("tok")).unwrap();
+        let top = tokens.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+        assert!(top < 2_000.0, "the 9 ms window is left out of the rate line: max {top}");
+    }
+
+    #[test]
     fn sweep_steps_are_marked_and_labels_fit() {
         let w: Vec<WindowStats> = (1..=4).map(|t| window(0, t)).chain((5..=8).map(|t| window(1, t))).collect();
         assert_eq!(step_marks(&w, T0), vec![(4.0, "step 2".to_owned())]);

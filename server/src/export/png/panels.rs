@@ -191,7 +191,7 @@ pub(super) fn panels(view: &RunView, series: &RunSeries, latency: &LatencyCdf) -
             "Output tokens/s",
             "tok/s",
             x,
-            vec![window_line("output tok/s", 0, w, o, |x| Some(x.output_tokens_per_s))],
+            vec![window_line("output tok/s", 0, w, o, |x| x.chartable_rate(x.output_tokens_per_s))],
         ),
         Panel::time(
             "Time to first token",
@@ -216,7 +216,10 @@ pub(super) fn panels(view: &RunView, series: &RunSeries, latency: &LatencyCdf) -
                 x,
                 vec![
                     window_line("in flight (left axis)", 4, w, o, |x| Some(x.in_flight as f64)),
-                    Line { right: true, ..window_line("completed req/s (right)", 1, w, o, |x| Some(x.requests_per_s)) },
+                    Line {
+                        right: true,
+                        ..window_line("completed req/s (right)", 1, w, o, |x| x.chartable_rate(x.requests_per_s))
+                    },
                     Line {
                         right: true,
                         ..window_line("errors/s (right)", 3, w, o, |x| Some(x.errors.values().sum::<u64>() as f64))
