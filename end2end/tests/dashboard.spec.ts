@@ -1,5 +1,5 @@
 import { test, expect, Page, Locator } from '@playwright/test';
-import { hydrated } from './helpers';
+import { demoRun, hydrated } from './helpers';
 
 // The live dashboard against the built-in demo target (in-process mock + simulated GPU telemetry).
 
@@ -115,6 +115,24 @@ test('a dataset uploaded from the form lands in the dataset folder and runs', as
   await expect(page).toHaveURL(/\/runs\/[A-Za-z0-9]{20,}$/);
   await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 30_000 });
   await expect(page.getByTestId('progress-text')).toContainText('3 done');
+});
+
+test('a run that missed its SLO says so on its page and in the Runs list, not just "completed"', async ({ page }) => {
+  // The demo target's TTFT is about 120 ms: an objective of 1 ms is missed, one of 60 s is met.
+  const missed = await demoRun(page.request, 'slo missed e2e', 2, 4, { slo: { ttft_ms: 1 } });
+  const met = await demoRun(page.request, 'slo met e2e', 2, 4, { slo: { ttft_ms: 60000 } });
+  await page.goto(`/runs/${missed}`);
+  await hydrated(page);
+  await expect(page.getByTestId('run-status')).toHaveText('completed');
+  await expect(page.getByTestId('run-outcome')).toHaveText('SLO missed');
+  await expect(page.getByTestId('run-outcome')).toHaveClass(/badge-bad/);
+  await page.screenshot({ path: 'test-results/screens/run-slo-missed.png' });
+  await page.goto('/runs');
+  await hydrated(page);
+  const row = (id: string) => page.locator(`[data-testid="run-row"][data-id="${id}"]`);
+  await expect(row(missed).getByTestId('run-row-outcome')).toHaveText('SLO missed');
+  await expect(row(met).getByTestId('run-row-outcome')).toHaveText('SLO met');
+  await page.screenshot({ path: 'test-results/screens/runs-outcomes.png', fullPage: true });
 });
 
 test('GPU page shows every simulated GPU, labelled, with live charts', async ({ page }) => {

@@ -13,6 +13,7 @@ export async function demoRun(
   name: string,
   concurrency: number,
   requests: number,
+  extra: Record<string, unknown> = {},
 ): Promise<string> {
   const demo = await (await request.get('/api/demo')).json();
   const resp = await request.post('/api/runs', {
@@ -22,6 +23,7 @@ export async function demoRun(
       load: { kind: 'concurrency', concurrency },
       requests,
       workload: { kind: 'synthetic', input_tokens: { min: 16, max: 16 }, output_tokens: { min: 16, max: 16 } },
+      ...extra,
     },
   });
   expect(resp.status()).toBe(201);

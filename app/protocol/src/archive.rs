@@ -32,6 +32,9 @@ pub struct RunSummary {
     pub name: String,
     /// Life stage.
     pub status: RunStatus,
+    /// How it turned out (SLO met / missed, errors, client-bound…), for the Runs list's badge.
+    #[serde(default = "completed")]
+    pub outcome: Outcome,
     /// Base URL of the inference server.
     pub target: String,
     /// Model the run drove (`None` while preflight has not found it).
@@ -72,6 +75,7 @@ impl RunSummary {
             id: run.id.clone(),
             name: run.spec.name.clone(),
             status: run.status,
+            outcome: Outcome::of(run),
             // Without `user:password@`: the row is shown to everyone who may list runs.
             target: redact_target(&run.spec.target).into_owned(),
             model: run.spec.model.clone(),
@@ -135,6 +139,92 @@ pub fn headline(result: Option<&RunResult>) -> Option<&RunReport> {
         Some(RunResult::Single(r)) => Some(r.as_ref()),
         Some(RunResult::Sweep(s)) => s.best_step.and_then(|i| s.steps.get(i)).or_else(|| s.steps.last()),
         None => None,
+    }
+}
+
+fn completed() -> Outcome {
+    Outcome::Completed
+}
+
+/// How an ended run turned out, in one word for its badge: never a plain "completed" over a run whose SLOs were
+/// missed or whose client could not keep up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Still in preflight or under load.
+    Live,
+    /// Stopped by the user; its completed requests are kept.
+    Stopped,
+    /// Found unfinished after a crash of tokenscope.
+    Interrupted,
+    /// Failed: a verdict says why (errors, nothing completed, preflight).
+    Errors,
+    /// The client could not keep the schedule: the figures describe tokenscope, not the server.
+    ClientBound,
+    /// SLOs were set and missed (a sweep: no step met them).
+    SloMissed,
+    /// SLOs were set and met (a sweep: at its best step).
+    SloMet,
+    /// Ended by its limits, without SLOs to judge it by.
+    Completed,
+}
+
+impl Outcome {
+    /// The outcome of `run` (its status, verdict, SLO results and client-bound flags).
+    pub fn of(run: &RunView) -> Self {
+        match run.status {
+            RunStatus::Preflight | RunStatus::Running => return Outcome::Live,
+            RunStatus::Stopped => return Outcome::Stopped,
+            RunStatus::Interrupted => return Outcome::Interrupted,
+            RunStatus::Failed => return Outcome::Errors,
+            RunStatus::Completed => {}
+        }
+        let reports = reports(run.result.as_ref());
+        if reports.iter().any(|r| r.client_bound) {
+            return Outcome::ClientBound;
+        }
+        let judged: Vec<bool> = reports.iter().filter_map(|r| r.slo_met).collect();
+        match (judged.is_empty(), judged.iter().any(|m| *m)) {
+            (true, _) => Outcome::Completed,
+            (false, true) => Outcome::SloMet,
+            (false, false) => Outcome::SloMissed,
+        }
+    }
+
+    /// The badge's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Live => "live",
+            Outcome::Stopped => "stopped",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Errors => "errors",
+            Outcome::ClientBound => "client-bound",
+            Outcome::SloMissed => "SLO missed",
+            Outcome::SloMet => "SLO met",
+            Outcome::Completed => "completed",
+        }
+    }
+
+    /// The status and, when it says more, the outcome: `completed · SLO missed`, `completed · client-bound`,
+    /// `failed`, `stopped` (the Markdown summary and the PNG's title block).
+    pub fn status_line(run: &RunView) -> String {
+        let outcome = Outcome::of(run);
+        match outcome {
+            Outcome::SloMet | Outcome::SloMissed | Outcome::ClientBound => {
+                format!("{} · {}", run.status.as_str(), outcome.label())
+            }
+            _ => run.status.as_str().to_owned(),
+        }
+    }
+
+    /// `ok`, `warn`, `bad` or `live`: the badge's colour.
+    pub fn tone(self) -> &'static str {
+        match self {
+            Outcome::SloMet | Outcome::Completed => "ok",
+            Outcome::Stopped | Outcome::ClientBound => "warn",
+            Outcome::Errors | Outcome::Interrupted | Outcome::SloMissed => "bad",
+            Outcome::Live => "live",
+        }
     }
 }
 
@@ -357,5 +447,40 @@ mod tests {
         spec.load = LoadSpec::Rate { rate_rps: 2.5, arrival: Arrival::Poisson };
         spec.sweep.clear();
         assert_eq!(describe_load(&spec), "rate 2.5/s poisson");
+    }
+
+    fn ended(change: impl FnOnce(&mut RunReport)) -> RunView {
+        let spec: RunSpec = serde_json::from_value(serde_json::json!({
+            "target": "http://127.0.0.1:8000",
+            "load": { "kind": "concurrency", "concurrency": 1 },
+            "requests": 3,
+            "workload": { "kind": "synthetic", "input_tokens": { "min": 1, "max": 1 },
+                          "output_tokens": { "min": 1, "max": 1 } }
+        }))
+        .unwrap();
+        let mut report = RunReport { started_at_ms: 1, requests_completed: 3, ..RunReport::default() };
+        change(&mut report);
+        RunView::ended("OutcomeTest0123456789A".into(), spec, RunResult::Single(Box::new(report)), Vec::new())
+    }
+
+    #[test]
+    fn outcomes_say_more_than_completed() {
+        type Change = fn(&mut RunReport);
+        let cases: [(Change, Outcome, &str); 6] = [
+            (|_| {}, Outcome::Completed, "completed"),
+            (|r| r.slo_met = Some(true), Outcome::SloMet, "completed · SLO met"),
+            (|r| r.slo_met = Some(false), Outcome::SloMissed, "completed · SLO missed"),
+            (|r| (r.slo_met, r.client_bound) = (Some(true), true), Outcome::ClientBound, "completed · client-bound"),
+            (|r| r.verdict = Some("13 of 20 requests failed".into()), Outcome::Errors, "failed"),
+            (|r| r.stopped = true, Outcome::Stopped, "stopped"),
+        ];
+        for (change, outcome, line) in cases {
+            let run = ended(change);
+            assert_eq!(Outcome::of(&run), outcome, "{line}");
+            assert_eq!(Outcome::status_line(&run), line);
+            assert_eq!(RunSummary::of(&run).outcome, outcome);
+        }
+        assert_eq!(Outcome::SloMissed.tone(), "bad");
+        assert_eq!(Outcome::SloMet.tone(), "ok");
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::badges::{status_class, TagChips};
-use protocol::archive::{format_utc, RunSummary, MAX_COMPARE, MIN_COMPARE};
+use protocol::archive::{format_utc, Outcome, RunSummary, MAX_COMPARE, MIN_COMPARE};
 
 /// The Compare page's URL for `ids` (under the base path).
 pub fn compare_href(ids: &[String]) -> String {
@@ -72,7 +72,7 @@ pub fn RunsTable(
                 <tr>
                     <th></th>
                     <th>"Name"</th>
-                    <th>"Status"</th>
+                    <th title="and the outcome when there is more to say: SLO met or missed, client-bound">"Status"</th>
                     <th>"Target"</th>
                     <th>"Model"</th>
                     <th>"Load"</th>
@@ -160,6 +160,15 @@ fn row(st: TableState, r: RunSummary) -> impl IntoView {
             <td class="name">{name_cell(st, &r)}</td>
             <td>
                 <span class=status_class(r.status) data-testid="run-row-status">{r.status.as_str()}</span>
+                // The outcome when it says more than the status: SLO met / missed, client-bound.
+                {matches!(r.outcome, Outcome::SloMet | Outcome::SloMissed | Outcome::ClientBound)
+                    .then(|| {
+                        view! {
+                            <span class=format!("badge badge-stack badge-{}", r.outcome.tone()) data-testid="run-row-outcome">
+                                {r.outcome.label()}
+                            </span>
+                        }
+                    })}
             </td>
             <td class="mono target" title=r.target.clone()>{r.target.clone()}</td>
             <td>{model}</td>

@@ -10,7 +10,7 @@ use crate::components::meta_editor::MetaEditor;
 use crate::components::run_archive::{ExportLinks, LatencyChart};
 use crate::components::run_charts::{ErrorPanel, ReportTables, RunCharts};
 use crate::components::share_panel::SharePanel;
-use protocol::archive::display_name;
+use protocol::archive::{display_name, Outcome};
 use protocol::event::WindowStats;
 use protocol::gpu::TelemetryStatus;
 use protocol::live_run::{Progress, RunResult, RunStatus, RunView};
@@ -138,6 +138,19 @@ pub fn RunPage() -> impl IntoView {
                 <span class=move || status_class(st.progress.get().0) data-testid="run-status">
                     {move || st.progress.get().0.as_str()}
                 </span>
+                {move || {
+                    st.view
+                        .get()
+                        .map(|v| Outcome::of(&v))
+                        .filter(|o| matches!(o, Outcome::SloMet | Outcome::SloMissed | Outcome::ClientBound))
+                        .map(|o| {
+                            view! {
+                                <span class=format!("badge badge-{}", o.tone()) data-testid="run-outcome">
+                                    {o.label()}
+                                </span>
+                            }
+                        })
+                }}
                 {move || {
                     st.view.get().filter(|v| v.demo).map(|_| view! { <span class="tag tag-sim">"demo target"</span> })
                 }}

@@ -58,7 +58,7 @@ pub fn summary(run: &RunView) -> String {
     let _ = write!(
         out,
         "{} · started {} · target {} · model {}",
-        run.status.as_str(),
+        protocol::archive::Outcome::status_line(run),
         format_utc(run.started_unix_ms),
         cell(&text::target(&run.spec.target)),
         cell(model)

@@ -89,7 +89,7 @@ pub(super) fn header(root: &Area<'_>, view: &RunView, series: &RunSeries) -> any
     root.draw_text(&title, &title_style, (MARGIN, 24)).map_err(draw_err)?;
     let mut x = MARGIN + root.estimate_text_size(&title, &title_style).map_err(draw_err)?.0 as i32 + 20;
     let status_style = bold(19, if view.status.is_live() { SIM } else { MUTED });
-    let status = view.status.as_str();
+    let status = &protocol::archive::Outcome::status_line(view);
     let sw = root.estimate_text_size(status, &status_style).map_err(draw_err)?.0 as i32;
     pill(root, x, 30, sw, status, &status_style, AXIS)?;
     x += sw + 36;
