@@ -44,6 +44,15 @@ test('form validation shows per-field errors without starting a run', async ({ p
   await page.screenshot({ path: 'test-results/screens/new-run-errors.png', fullPage: true });
 });
 
+test('typing another URL puts the backend preset back to auto-detection', async ({ page }) => {
+  await page.goto('/runs/new');
+  await hydrated(page);
+  await page.getByTestId('use-demo').click();
+  await expect(page.getByTestId('input-backend')).toHaveValue('mock');
+  await page.getByTestId('input-target').fill('http://127.0.0.1:9');
+  await expect(page.getByTestId('input-backend')).toHaveValue('auto');
+});
+
 test('demo run: start, watch it move, stop, read the summary', async ({ page }) => {
   await page.goto('/runs/new');
   await hydrated(page);

@@ -170,7 +170,7 @@ fn row(st: TableState, r: RunSummary) -> impl IntoView {
                         }
                     })}
             </td>
-            <td class="mono target" title=r.target.clone()>{r.target.clone()}</td>
+            <td class="mono target" title=r.target.clone()>{short_target(&r.target)}</td>
             <td>{model}</td>
             <td>{r.load.clone()}</td>
             <td class="num">{num(r.output_tokens_per_s, 1)}</td>
@@ -286,5 +286,23 @@ fn delete_handler(st: TableState, r: &RunSummary) -> impl Fn(leptos::ev::MouseEv
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = (&id, &title, st);
+    }
+}
+/// A target as the Runs list shows it: without the scheme and a trailing `/`, so that host and port fit
+/// (`http://127.0.0.1:8000/` → `127.0.0.1:8000`); the full URL is the cell's title.
+pub fn short_target(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_target;
+
+    #[test]
+    fn targets_keep_host_and_port() {
+        assert_eq!(short_target("http://127.0.0.1:8000/"), "127.0.0.1:8000");
+        assert_eq!(short_target("https://abc-8000.proxy.runpod.net"), "abc-8000.proxy.runpod.net");
+        assert_eq!(short_target("http://gpu-box:8000/v1"), "gpu-box:8000/v1");
     }
 }

@@ -104,6 +104,14 @@ pub fn NewRunPage() -> impl IntoView {
             demo.set(target);
         }
     });
+    // The "tokenscope mock" preset belongs to the demo target: typing another URL puts it back to auto-detection.
+    Effect::new(move |_| {
+        let typed = f.target.get();
+        let is_demo = demo.get_untracked().is_some_and(|d| d == typed.trim().trim_end_matches('/'));
+        if !is_demo && f.backend.get_untracked() == "mock" {
+            f.backend.set("auto".into());
+        }
+    });
     let use_demo = move |_| {
         if let Some(t) = demo.get() {
             f.target.set(t);
