@@ -63,6 +63,7 @@ test('two runs: listed, filtered, compared, renamed, exported, deleted', async (
   await expect(page.getByTestId('compare-row')).toHaveCount(2);
   await expect(page.getByTestId('compare-table')).toContainText('vLLM c=4');
   await expect(page.getByTestId('compare-table')).toContainText('e2e archive B');
+  await expect(page.getByTestId('compare-outcome')).toHaveText(['completed', 'completed']);
   await expect(page.getByTestId('compare-table').locator('.delta').first()).toHaveText(/^[+-]\d+\.\d%$/);
   // One line per run on each chart, in the run's colour.
   for (const chart of ['compare-tokens', 'compare-ttft', 'compare-ttft-cdf', 'compare-e2e-cdf']) {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::chart::PALETTE;
-use protocol::archive::{display_name, headline, LatencyCdf};
+use protocol::archive::{display_name, headline, LatencyCdf, Outcome};
 use protocol::event::WindowStats;
 use protocol::live_run::RunView;
 use protocol::report::RunReport;
@@ -143,7 +143,16 @@ pub fn CompareTable(
                             <span class="swatch" style=format!("background: rgb({r}, {g}, {b})")></span>
                             <a href=crate::paths::url(&format!("/runs/{}", c.view.id))>{c.name()}</a>
                         </td>
-                        <td>{c.view.status.as_str()}</td>
+                        <td>
+                            {
+                                let outcome = Outcome::of(&c.view);
+                                view! {
+                                    <span class=format!("badge badge-{}", outcome.tone()) data-testid="compare-outcome">
+                                        {outcome.label()}
+                                    </span>
+                                }
+                            }
+                        </td>
                         <td>
                             {protocol::archive::describe_load(&c.view.spec)}
                             {c.view.demo.then(|| view! { <span class="tag tag-sim">"demo"</span> })}
@@ -162,7 +171,7 @@ pub fn CompareTable(
                 <tr>
                     <th>"Baseline"</th>
                     <th>"Run"</th>
-                    <th>"Status"</th>
+                    <th title="SLO met or missed, errors, client-bound, stopped, completed">"Outcome"</th>
                     <th>"Load"</th>
                     {METRICS.iter().map(|m| view! { <th class="num">{m.label}</th> }).collect_view()}
                 </tr>
