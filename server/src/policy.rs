@@ -181,27 +181,14 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The host (brackets off an IPv6 literal, lower case) and port (the scheme's default when not given) of `url`.
+/// The host (brackets off an IPv6 literal, lower case) and port (the scheme's default when not given) of `url`,
+/// parsed by the same URL parser the target's HTTP client uses (`reqwest::Url`), so that the policy checks the host
+/// a request would really go to (`http://169.254.169.254\@127.0.0.1/` is 169.254.169.254).
 pub fn host_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let default = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
-    // `\` ends the authority as in browsers and URL parsers (`http://169.254.169.254\@127.0.0.1/` is the former).
-    let authority = rest.split(['/', '?', '#', '\\']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    let port = match port {
-        Some(p) => p.parse().ok()?,
-        None => default,
-    };
-    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
+    let url = reqwest::Url::parse(url.trim()).ok()?;
+    let port = url.port_or_known_default()?;
+    let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    (!host.is_empty()).then_some((host, port))
 }
 
 /// One `--allow-target` entry: `ADDRESS`, `NETWORK/BITS`, `HOST`, each with an optional `:PORT` (`[v6]:PORT`).
@@ -223,7 +210,7 @@ fn parse_rule(raw: &str) -> Result<Rule, String> {
     if let Ok(ip) = raw.parse::<IpAddr>() {
         return Ok(Rule::Net(IpNet::from(canonical(ip)), None));
     }
-    let (host, port) = host_port(&format!("x://{raw}")).ok_or_else(err)?;
+    let (host, port) = host_port(&format!("http://{raw}")).ok_or_else(err)?;
     let port = raw.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map(|_| port);
     let host = host.trim_matches(['[', ']']).to_owned();
     if let Ok(ip) = host.parse::<IpAddr>() {

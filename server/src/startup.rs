@@ -87,7 +87,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(routes::error::json_api_errors))
         .layer(middleware::from_fn_with_state(state.clone(), routes::login::require_token))
         // Before the token gate: a rebound host name or a cross-site write is refused without touching the limiter.
-        .layer(middleware::from_fn_with_state(state.clone(), routes::login::origin::guard))
+        .layer(middleware::from_fn_with_state(state.clone(), routes::origin::guard))
         .layer(DefaultBodyLimit::max(routes::error::BODY_LIMIT_BYTES))
         // gzip for pages, JSON, CSV and the WebAssembly bundle (1.8 MB → ≈0.7 MB over a pod proxy); only complete
         // 200 answers, so WebSocket upgrades (101) and partial content pass untouched.

@@ -60,7 +60,7 @@ pub fn summary(run: &RunView) -> String {
         "{} · started {} · target {} · model {}",
         protocol::archive::Outcome::status_line(run),
         format_utc(run.started_unix_ms),
-        cell(&text::target(&run.spec.target)),
+        cell(&protocol::spec::redact_target(&run.spec.target)),
         cell(model)
     );
     if run.demo {

@@ -125,7 +125,7 @@ pub struct ImportQuery {
 /// `POST /api/runs/import`: archives a report (`tokenscope run --json` / `export.json`: a run's report, or a
 /// sweep's with `steps`) as an ended run with a new id, tagged `imported`. The body is the report itself (name in
 /// `?name=`) or `{"report": …, "name": …}`, sent as `Content-Type: application/json`. `201` with the new run; `415`
-/// for another content type (a cross-site page can send `text/plain` without asking: see `routes::login::origin`),
+/// for another content type (a cross-site page can send `text/plain` without asking: see `routes::origin`),
 /// `400` when the body is not JSON, `422` when it is not a report.
 pub async fn import(
     State(state): State<AppState>,

@@ -1,7 +1,7 @@
 //! The access-token gate: a middleware in front of every route but `/api/health` and `/login`, the login form,
 //! and the `?token=` login link. API and WebSocket requests without the token get 401 JSON; pages get the form.
 //! Wrong tokens, however presented, count against the client's limit ([`crate::auth::FailureLimiter`]); the right
-//! token is always let in. The Host and Origin checks in front of the gate are in [`origin`].
+//! token is always let in. The Host and Origin checks in front of the gate are in [`super::origin`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -20,8 +20,6 @@ use protocol::api::ApiErrorBody;
 use super::cookies::{cookie_values, is_api, is_https};
 use crate::auth::{Access, ClientKey};
 use crate::state::AppState;
-
-pub mod origin;
 
 /// The cookie a browser carries the token in.
 pub const COOKIE: &str = "tokenscope_token";

@@ -11,6 +11,7 @@ pub mod health;
 pub mod live;
 pub mod login;
 pub mod metrics;
+pub mod origin;
 pub mod run_ws;
 pub mod runs;
 pub mod shares;

@@ -103,7 +103,7 @@ pub(super) fn header(root: &Area<'_>, view: &RunView, series: &RunSeries) -> any
     let backend = serde_json::to_value(view.spec.backend).ok().and_then(|v| v.as_str().map(str::to_owned));
     let meta = format!(
         "{} · backend {} · model {} · {} · started {}",
-        crate::export::text::target(&view.spec.target),
+        protocol::spec::redact_target(&view.spec.target),
         backend.unwrap_or_else(|| "generic".into()),
         view.spec.model.as_deref().unwrap_or("auto"),
         describe_load(&view.spec),
