@@ -52,6 +52,10 @@ tools:
 	@# from GitHub (which fails on registry-only machines). npm's binaryen@132; Debian's v108 breaks hydration.
 	@PATH="$(ORIG_PATH):$(CARGO_BIN)" wasm-opt --version 2>/dev/null | grep -q 'version $(BINARYEN_VERSION)' || { echo "installing binaryen@$(BINARYEN_VERSION) (npm -g)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO npm install -g --no-audit --no-fund binaryen@$(BINARYEN_VERSION); }
+	@# pigz -11 (zopfli) and brotli precompress the bundle once at build time (the server sends the .gz/.br files).
+	@{ command -v pigz && command -v brotli; } >/dev/null || { echo "installing Debian's pigz and brotli"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq pigz brotli; }
 
 browser:
 	@command -v chromium >/dev/null || { echo "installing Debian's chromium"; \
@@ -95,6 +99,9 @@ site: tools node-deps ## the browser bundle: wasm + JS glue + CSS + public/ into
 	    -o $(PKG)/tokenscope_bg.wasm $(PKG)/tokenscope_bg.wasm; fi
 	cp style/main.css $(PKG)/tokenscope.css
 	cp -r public/. $(SITE)/
+	@# Precompressed copies the server sends to browsers that accept them (brotli: HTTPS, e.g. a pod proxy).
+	@if [ "$(WASM_PROFILE)" != dev ]; then for f in $(PKG)/tokenscope_bg.wasm $(PKG)/tokenscope.js $(PKG)/tokenscope.css; do \
+	  pigz -11 -k -f "$$f" && brotli -q 11 -k -f "$$f"; done; fi
 	@ls -l $(PKG) | awk 'NR>1{printf "  %-28s %8d bytes\n", $$9, $$5}'
 
 release: site ## the release binary target/release/tokenscope (finds target/site beside it)

@@ -41,10 +41,13 @@ impl ApiError {
 async fn answer<R: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<R, ApiError> {
     let status = resp.status();
     if (200..300).contains(&status) {
-        return resp.json::<R>().await.map_err(|e| ApiError::Network(e.to_string()));
+        // Through a `serde_json::Value`, as every decoder of the bundle does (`protocol::decode`: one copy of each
+        // type's deserializer in the WebAssembly instead of one per input type).
+        let text = resp.text().await.map_err(|e| ApiError::Network(e.to_string()))?;
+        return protocol::decode::from_str::<R>(&text).map_err(|e| ApiError::Network(e.to_string()));
     }
     let text = resp.text().await.unwrap_or_default();
-    let body = serde_json::from_str::<ApiErrorBody>(&text)
+    let body = protocol::decode::from_str::<ApiErrorBody>(&text)
         .unwrap_or_else(|_| ApiErrorBody { error: text.chars().take(300).collect(), fields: Vec::new() });
     Err(ApiError::Server { status, body })
 }

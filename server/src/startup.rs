@@ -73,6 +73,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}/stop", post(routes::runs::stop))
         .route("/api/preflight", post(routes::runs::check))
         .route("/api/datasets", post(routes::datasets::upload))
+        .route("/api/datasets/check", get(routes::datasets::check))
+        .route("/ws/preflight", get(routes::preflight_ws::preflight_ws))
         .route("/api/demo", get(routes::runs::demo))
         .route("/ws/runs/{id}", get(routes::run_ws::run_ws))
         .route("/api/shares", get(routes::shares::list).post(routes::shares::create))
@@ -83,6 +85,14 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        // The bundle, served precompressed when `make site` wrote `.br`/`.gz` files beside it (brotli for browsers
+        // over HTTPS — a pod proxy —, zopfli-strength gzip for the rest; see docs/performance.md), else as is.
+        .nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(std::path::Path::new(&*state.leptos_options.site_root).join("pkg"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(base_context(&state), shell))
         .layer(middleware::from_fn(routes::error::json_api_errors))
         .layer(middleware::from_fn_with_state(state.clone(), routes::login::require_token))
