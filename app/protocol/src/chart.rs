@@ -1,9 +1,11 @@
 //! What every chart of tokenscope shares, in the browser and in the server's PNG: the series colours and
 //! min/max-preserving downsampling (a 30-minute run stays cheap to draw and keeps its spikes).
 
-/// Colours for series, in order; readable on the dark background.
+/// Colours for series, in order: blue, green, amber, red, violet, slate. Mid-tones, so that each line keeps at least
+/// 3:1 contrast (WCAG's bar for graphics) on the light theme's white plot and above 5:1 on the dark theme's and the
+/// PNG's panel (`theme::tests` in the app checks both).
 pub const PALETTE: [(u8, u8, u8); 6] =
-    [(76, 194, 255), (62, 207, 142), (245, 165, 36), (240, 82, 107), (180, 140, 255), (200, 200, 200)];
+    [(48, 149, 238), (24, 166, 95), (209, 125, 0), (238, 99, 111), (171, 118, 244), (135, 146, 161)];
 
 /// Reduces `points` (sorted by x) to at most about `2 * buckets` points: for each of `buckets` equal x-ranges,
 /// the lowest and the highest point, in x order. Short series come back unchanged.

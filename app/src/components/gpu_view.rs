@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::chart::{Series, TimeChart, PALETTE};
+use super::chart::{Marker, Series, TimeChart, PALETTE};
 use protocol::gpu::{GpuInfo, GpuSample};
 
 /// Samples per GPU index, oldest first.
@@ -28,7 +28,11 @@ pub fn append(history: &mut GpuHistory, samples: Vec<GpuSample>) {
     }
 }
 
-/// One line of `f` over the samples, x in seconds since `origin_ms`; samples without the field are skipped.
+/// Gaps wider than this many times the usual sampling interval break a line (telemetry paused, a reconnect).
+pub const GAP_FACTOR: f64 = 4.0;
+
+/// One line of `f` over the samples, x in seconds since `origin_ms`; samples without the field are skipped, and
+/// the line is broken where several samples in a row are missing.
 pub fn line(
     label: &str,
     color: usize,
@@ -38,10 +42,20 @@ pub fn line(
 ) -> Series {
     let points =
         samples.iter().filter_map(|s| f(s).map(|v| ((s.unix_ms as f64 - origin_ms as f64) / 1000.0, v))).collect();
-    Series { label: label.into(), color: PALETTE[color % PALETTE.len()], points }
+    Series {
+        label: label.into(),
+        color: PALETTE[color % PALETTE.len()],
+        points: protocol::lines::break_gaps(points, GAP_FACTOR),
+    }
 }
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// The installed memory of a GPU in GiB: what its samples report, else `known` (its static facts); the memory
+/// chart's y axis ends there.
+pub fn mem_total_gib(samples: &[GpuSample], known: Option<u64>) -> Option<f64> {
+    samples.iter().filter_map(|s| s.mem_total_bytes).max().or(known).map(|b| b as f64 / GIB)
+}
 
 /// Utilization, memory and power charts of one GPU on the shared x range.
 #[component]
@@ -57,6 +71,12 @@ pub fn GpuCharts(
     /// Shared x range, seconds.
     #[prop(into)]
     x_range: Signal<(f64, f64)>,
+    /// A sweep's step starts with their loads; none outside a sweep.
+    #[prop(into, optional)]
+    markers: Signal<Vec<Marker>>,
+    /// The GPU's installed memory, bytes, when its samples may not say (`GpuInfo::memory_total_bytes`).
+    #[prop(default = None)]
+    memory_total_bytes: Option<u64>,
 ) -> impl IntoView {
     let util = Signal::derive(move || {
         let h = history.get();
@@ -82,11 +102,40 @@ pub fn GpuCharts(
         let o = origin_ms.get();
         vec![line("power (W)", 2, s, o, |x| x.power_w), line("limit (W)", 5, s, o, |x| x.power_limit_w)]
     });
+    // The memory axis ends at the card's size (141 GiB, not a rounded-up 200).
+    let mem_cap = Signal::derive(move || {
+        history.with(|h| mem_total_gib(h.get(&index).map(Vec::as_slice).unwrap_or(&[]), memory_total_bytes))
+    });
     view! {
         <div class="chart-grid">
-            <TimeChart title="GPU utilization" y_unit="%" series=util x_range y_floor=100.0 testid="chart-gpu-util" />
-            <TimeChart title="GPU memory" y_unit="GiB" series=mem x_range y_floor=1.0 testid="chart-gpu-mem" />
-            <TimeChart title="GPU power" y_unit="W" series=power x_range y_floor=100.0 testid="chart-gpu-power" />
+            <TimeChart
+                title="GPU utilization"
+                y_unit="%"
+                series=util
+                x_range
+                markers
+                y_floor=100.0
+                testid="chart-gpu-util"
+            />
+            <TimeChart
+                title="GPU memory"
+                y_unit="GiB"
+                series=mem
+                x_range
+                markers
+                y_floor=1.0
+                y_cap=mem_cap
+                testid="chart-gpu-mem"
+            />
+            <TimeChart
+                title="GPU power"
+                y_unit="W"
+                series=power
+                x_range
+                markers
+                y_floor=100.0
+                testid="chart-gpu-power"
+            />
         </div>
     }
 }
@@ -179,5 +228,22 @@ mod tests {
         let s = vec![sample(0, 1_000, 10.0), GpuSample { index: 0, unix_ms: 2_000, ..Default::default() }];
         let l = line("u", 0, &s, 500, |x| x.util_gpu_percent);
         assert_eq!(l.points, vec![(0.5, 10.0)]);
+    }
+
+    #[test]
+    fn a_pause_in_the_samples_breaks_the_line() {
+        let s: Vec<GpuSample> = (0..10).chain(40..50).map(|i| sample(0, i * 100, 50.0)).collect();
+        let l = line("u", 0, &s, 0, |x| x.util_gpu_percent);
+        let pieces: Vec<usize> = protocol::lines::pieces(&l.points).iter().map(|p| p.len()).collect();
+        assert_eq!(pieces, [10, 10]);
+    }
+
+    #[test]
+    fn memory_total_comes_from_samples_else_the_gpu_facts() {
+        let mut s = sample(0, 1, 5.0);
+        assert_eq!(mem_total_gib(std::slice::from_ref(&s), Some(80 << 30)), Some(80.0));
+        s.mem_total_bytes = Some(141 << 30);
+        assert_eq!(mem_total_gib(&[s], Some(80 << 30)), Some(141.0));
+        assert_eq!(mem_total_gib(&[], None), None);
     }
 }

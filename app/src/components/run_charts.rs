@@ -2,11 +2,16 @@
 
 use leptos::prelude::*;
 
-use super::chart::{Series, TimeChart, PALETTE};
+use super::chart::{Marker, Series, TimeChart, PALETTE};
 use protocol::event::WindowStats;
+use protocol::lines;
 use protocol::report::{ErrorSample, LatencyStats, RunReport};
 
-/// A line over the run's windows, x = seconds since `origin_ms` (window ends), skipping absent values.
+/// Gaps wider than this many times a line's usual spacing break it: a few 1 s windows without a value.
+pub const GAP_FACTOR: f64 = 4.0;
+
+/// A line over the run's windows, x = seconds since `origin_ms` (window ends), skipping absent values; broken where
+/// a sweep's step changes and where several windows in a row have no value (never joined across either).
 pub fn window_line(
     label: &str,
     color: usize,
@@ -14,12 +19,21 @@ pub fn window_line(
     origin_ms: u64,
     f: impl Fn(&WindowStats) -> Option<f64>,
 ) -> Series {
-    let points =
-        windows.iter().filter_map(|w| f(w).map(|v| ((w.unix_ms as f64 - origin_ms as f64) / 1000.0, v))).collect();
-    Series { label: label.into(), color: PALETTE[color % PALETTE.len()], points }
+    let mut points = Vec::with_capacity(windows.len() + 4);
+    let mut step = None;
+    for w in windows {
+        let Some(v) = f(w) else { continue };
+        let x = (w.unix_ms as f64 - origin_ms as f64) / 1000.0;
+        if step.is_some_and(|s| s != w.step) {
+            points.push((x, lines::BREAK));
+        }
+        step = Some(w.step);
+        points.push((x, v));
+    }
+    Series { label: label.into(), color: PALETTE[color % PALETTE.len()], points: lines::break_gaps(points, GAP_FACTOR) }
 }
 
-/// Throughput, TTFT, ITL and load charts of a run.
+/// Throughput, TTFT, ITL and load charts of a run; a sweep's step starts marked on each.
 #[component]
 pub fn RunCharts(
     /// The run's 1 s windows.
@@ -31,6 +45,9 @@ pub fn RunCharts(
     /// Shared x range, seconds.
     #[prop(into)]
     x_range: Signal<(f64, f64)>,
+    /// A sweep's step starts with their loads (`protocol::sweep::step_markers`); none for a single run.
+    #[prop(into, optional)]
+    markers: Signal<Vec<Marker>>,
 ) -> impl IntoView {
     let series = move |make: fn(&[WindowStats], u64) -> Vec<Series>| {
         Signal::derive(move || windows.with(|w| make(w, origin_ms.get())))
@@ -51,11 +68,11 @@ pub fn RunCharts(
     });
     view! {
         <div class="chart-grid">
-            <TimeChart title="Output tokens/s" y_unit="tok/s" series=tok x_range testid="chart-tokens" />
-            <TimeChart title="Requests/s (completed)" y_unit="req/s" series=req x_range testid="chart-requests" />
-            <TimeChart title="Time to first token" y_unit="ms" series=ttft x_range testid="chart-ttft" />
-            <TimeChart title="Inter-token latency" y_unit="ms" series=itl x_range testid="chart-itl" />
-            <TimeChart title="In flight and errors" y_unit="requests" series=load x_range testid="chart-load" />
+            <TimeChart title="Output tokens/s" y_unit="tok/s" series=tok x_range markers testid="chart-tokens" />
+            <TimeChart title="Requests/s (completed)" y_unit="req/s" series=req x_range markers testid="chart-requests" />
+            <TimeChart title="Time to first token" y_unit="ms" series=ttft x_range markers testid="chart-ttft" />
+            <TimeChart title="Inter-token latency" y_unit="ms" series=itl x_range markers testid="chart-itl" />
+            <TimeChart title="In flight and errors" y_unit="requests" series=load x_range markers testid="chart-load" />
         </div>
     }
 }
@@ -218,5 +235,52 @@ pub fn ErrorPanel(
                 </ul>
             </section>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn window(step: u32, end_s: u64, tok_s: f64) -> WindowStats {
+        WindowStats {
+            step,
+            t_end_ms: end_s as f64 * 1000.0,
+            unix_ms: 5_000 + end_s * 1000,
+            length_ms: 1000.0,
+            output_tokens: tok_s,
+            output_tokens_per_s: tok_s,
+            requests_per_s: 1.0,
+            ttft_p50_ms: end_s.is_multiple_of(2).then_some(40.0),
+            ttft_p99_ms: None,
+            itl_p50_ms: None,
+            itl_p99_ms: None,
+            e2e_p50_ms: None,
+            e2e_p99_ms: None,
+            in_flight: 1,
+            completed_total: 0,
+            failed_total: 0,
+            errors: BTreeMap::new(),
+        }
+    }
+
+    fn piece_lengths(s: &Series) -> Vec<usize> {
+        lines::pieces(&s.points).iter().map(|p| p.len()).collect()
+    }
+
+    #[test]
+    fn lines_are_not_joined_across_steps_or_gaps() {
+        let w: Vec<WindowStats> =
+            (1..=5).map(|t| window(0, t, 100.0)).chain((6..=9).map(|t| window(1, t, 300.0))).collect();
+        let tok = window_line("tok/s", 0, &w, 5_000, |x| Some(x.output_tokens_per_s));
+        assert_eq!(piece_lengths(&tok), [5, 4], "one piece per step");
+        assert_eq!(tok.points.iter().filter(|p| p.1.is_finite()).count(), 9, "every window kept");
+        // A value every other window is one line; a hole of several windows breaks it.
+        let ttft = window_line("TTFT", 0, &w[..5], 5_000, |x| x.ttft_p50_ms);
+        assert_eq!(piece_lengths(&ttft), [2]);
+        let holed: Vec<WindowStats> = (1..=4).chain(20..=23).map(|t| window(0, t, 1.0)).collect();
+        assert_eq!(piece_lengths(&window_line("x", 0, &holed, 5_000, |x| Some(x.in_flight as f64))), [4, 4]);
     }
 }

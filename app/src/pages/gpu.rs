@@ -22,7 +22,7 @@ pub fn GpuPage() -> impl IntoView {
     {
         let socket = crate::components::socket::ReconnectingSocket::open(
             protocol::gpu::GPU_WS_PATH,
-            move |text: String| match serde_json::from_str::<GpuWsFrame>(&text) {
+            move |text: String| match protocol::decode::from_str::<GpuWsFrame>(&text) {
                 Ok(GpuWsFrame::Hello { status: st, server_time_ms, history: past, .. }) => {
                     status.set(Some(st));
                     now_ms.set(server_time_ms);
@@ -85,14 +85,14 @@ pub fn GpuPage() -> impl IntoView {
                         {gpus
                             .into_iter()
                             .map(|info| {
-                                let index = info.index;
+                                let (index, memory) = (info.index, info.memory_total_bytes);
                                 let latest = Signal::derive(move || {
                                     history.with(|h| h.get(&index).and_then(|v| v.last().cloned()))
                                 });
                                 view! {
                                     <article class="panel" data-testid=format!("gpu-{index}")>
                                         <GpuNow info latest />
-                                        <GpuCharts index history origin_ms=origin x_range />
+                                        <GpuCharts index history origin_ms=origin x_range memory_total_bytes=memory />
                                     </article>
                                 }
                             })

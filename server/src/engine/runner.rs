@@ -47,7 +47,7 @@ pub async fn run(
         return Err(EngineError::InvalidSpec(errs));
     }
     let workload = Arc::new(Workload::build(spec, &Tokens::estimate(), &super::dataset::DatasetAccess::local()).await?);
-    run_workload(spec, workload, target, events, cancel).await
+    run_workload(spec, workload, target, events, cancel, protocol::preflight::Surface::Cli).await
 }
 
 /// [`run`] with the prompt set already built (with the run's tokenizer: see `session`).
@@ -57,6 +57,7 @@ pub async fn run_workload(
     target: Arc<dyn Target>,
     events: UnboundedSender<RunEvent>,
     cancel: CancellationToken,
+    surface: protocol::preflight::Surface,
 ) -> Result<RunOutcome, EngineError> {
     let errs = spec.validate();
     if !errs.is_empty() {
@@ -77,6 +78,7 @@ pub async fn run_workload(
         target: protocol::spec::redact_target(&spec.target).into_owned(),
         endpoint: spec.endpoint,
         request_timeout_s: spec.request_timeout_s,
+        surface,
     };
     let mut reports: Vec<RunReport> = Vec::new();
     let mut sweep_verdict = None;
@@ -154,19 +156,8 @@ pub async fn run_workload(
     }))
 }
 
-/// The load of each step: `spec.load`, or one per sweep value replacing its concurrency or rate.
-pub fn step_loads(spec: &RunSpec) -> Vec<LoadSpec> {
-    if spec.sweep.is_empty() {
-        return vec![spec.load.clone()];
-    }
-    spec.sweep
-        .iter()
-        .map(|&v| match &spec.load {
-            LoadSpec::Concurrency { .. } => LoadSpec::Concurrency { concurrency: v as u32 },
-            LoadSpec::Rate { arrival, .. } => LoadSpec::Rate { rate_rps: v, arrival: *arrival },
-        })
-        .collect()
-}
+/// The load of each step (one place for the engine, the CLI, the pages and the PNG).
+pub use protocol::sweep::step_loads;
 
 /// `concurrency 8` / `rate 2.5/s`.
 pub fn describe(load: &LoadSpec) -> String {

@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use protocol::archive::{display_name, format_utc};
 use protocol::live_run::{RunResult, RunView};
-use protocol::report::RunReport;
-use protocol::spec::LoadSpec;
+use protocol::report::{RunReport, SweepReport};
+use protocol::sweep::{self, SloMark, SweepRow};
 
 use super::text;
 
@@ -16,35 +16,35 @@ fn cell(s: &str) -> String {
     text::inline(s)
 }
 
-fn load(l: &LoadSpec) -> String {
-    match l {
-        LoadSpec::Concurrency { concurrency } => format!("concurrency {concurrency}"),
-        LoadSpec::Rate { rate_rps, .. } => format!("rate {rate_rps}/s"),
-    }
-}
-
-fn row(out: &mut String, r: &RunReport, best: bool) {
-    let latency = |count: u64, v: f64| if count > 0 { format!("{v:.1}") } else { "—".into() };
+/// One table row: a sweep step (marked ★ when it is the best) or the run.
+fn row(out: &mut String, row: &SweepRow, r: &RunReport) {
+    let latency = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into());
     let goodput = r.goodput_rps.map(|g| format!("{g:.2}")).unwrap_or_else(|| "—".into());
     let energy = r
         .gpu
         .as_ref()
         .and_then(|g| g.j_per_output_token.map(|j| format!("{j:.3}{}", if g.simulated { " (simulated)" } else { "" })))
         .unwrap_or_else(|| "—".into());
+    let slo = match row.slo {
+        SloMark::Met => "met",
+        SloMark::Missed => "**missed**",
+        SloMark::NotSet => "—",
+    };
     let _ = writeln!(
         out,
-        "| {}{} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} / {} | {} | {} |",
-        load(&r.load),
-        if best { " ★" } else { "" },
-        r.output_tokens_per_s,
-        r.requests_per_s,
-        latency(r.ttft_ms.count, r.ttft_ms.p50),
-        latency(r.ttft_ms.count, r.ttft_ms.p99),
-        latency(r.tpot_ms.count, r.tpot_ms.p50),
-        latency(r.itl_ms.count, r.itl_ms.p50),
-        latency(r.e2e_ms.count, r.e2e_ms.p99),
-        r.requests_completed,
-        r.requests_failed,
+        "| {}{} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
+        row.load,
+        if row.best { " ★" } else { "" },
+        row.output_tokens_per_s,
+        row.requests_per_s,
+        latency(row.ttft_p50_ms),
+        latency(row.ttft_p99_ms),
+        latency(row.tpot_p50_ms),
+        latency(row.itl_p50_ms),
+        latency(row.e2e_p99_ms),
+        row.completed,
+        row.failed,
+        slo,
         goodput,
         energy,
     );
@@ -69,17 +69,33 @@ pub fn summary(run: &RunView) -> String {
     out.push_str("\n\n");
     out.push_str(
         "| load | output tok/s | req/s | TTFT p50 (ms) | TTFT p99 (ms) | TPOT p50 (ms) | ITL p50 (ms) | E2E p99 (ms) \
-         | ok / failed | goodput (req/s) | GPU J / output token |\n",
+         | ok / failed | SLO (p99) | goodput (req/s) | GPU J / output token |\n",
     );
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|\n");
+    let mut warnings = Vec::new();
     match &run.result {
-        Some(RunResult::Single(r)) => row(&mut out, r, false),
-        Some(RunResult::Sweep(s)) => {
-            for (i, r) in s.steps.iter().enumerate() {
-                row(&mut out, r, s.best_step == Some(i));
-            }
+        Some(RunResult::Single(r)) => {
+            let one = SweepReport {
+                started_at_ms: r.started_at_ms,
+                steps: vec![r.as_ref().clone()],
+                best_step: None,
+                stopped: false,
+                verdict: None,
+                preflight: None,
+            };
+            row(&mut out, &sweep::rows(&one)[0], r);
         }
-        None => out.push_str("| (no result: the run ended before its load produced one) ||||||||||\n"),
+        Some(RunResult::Sweep(s)) => {
+            for (step, r) in sweep::rows(s).iter().zip(&s.steps) {
+                row(&mut out, step, r);
+                warnings.extend(step.warning.clone());
+            }
+            let _ = writeln!(out, "\n{}", cell(&sweep::best_line(s)).replacen("best:", "**Best:**", 1));
+        }
+        None => out.push_str("| (no result: the run ended before its load produced one) |||||||||||\n"),
+    }
+    for w in &warnings {
+        let _ = writeln!(out, "\n⚠ {}", cell(w));
     }
     if let Some(v) = &run.verdict {
         let _ = writeln!(out, "\n**Verdict:** {}", cell(v));
@@ -152,5 +168,52 @@ mod tests {
         assert!(md.contains("evil\\\\u{202e}txt.exe"), "{md}");
         assert!(md.contains("\\[click\\](javascript"), "{md}");
         assert!(md.contains("target http://127.0.0.1:8000 ·") && !md.contains("hunter2"), "{md}");
+    }
+
+    fn step(concurrency: u32, completed: u64, duration_s: f64, tok_s: f64, slo_met: bool) -> RunReport {
+        let lat = protocol::report::LatencyStats { count: completed, p50: 40.0, p99: 120.0, ..Default::default() };
+        RunReport {
+            load: protocol::spec::LoadSpec::Concurrency { concurrency },
+            requests_completed: completed,
+            duration_s,
+            steady_duration_s: Some(duration_s * 0.9),
+            requests_per_s: completed as f64 / duration_s,
+            output_tokens_per_s: tok_s,
+            ttft_ms: lat,
+            tpot_ms: lat,
+            itl_ms: lat,
+            e2e_ms: lat,
+            slo_met: Some(slo_met),
+            ..RunReport::default()
+        }
+    }
+
+    #[test]
+    fn a_sweep_has_one_row_per_step_with_its_slo_the_best_and_the_warnings() {
+        let steps =
+            vec![step(1, 300, 30.0, 101.0, true), step(4, 400, 30.0, 380.0, true), step(16, 9, 2.5, 900.0, false)];
+        let mut v = view("sweep", "http://127.0.0.1:8000", "m", "x");
+        v.verdict = None;
+        v.result = Some(RunResult::Sweep(SweepReport {
+            started_at_ms: 0,
+            best_step: SweepReport::pick_best(&steps),
+            steps,
+            stopped: false,
+            verdict: None,
+            preflight: None,
+        }));
+        let md = summary(&v);
+        let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| concurrency")).collect();
+        assert_eq!(rows.len(), 3, "{md}");
+        assert!(rows[0].contains("| met |") && rows[2].contains("| **missed** |"), "{md}");
+        assert!(rows[1].starts_with("| concurrency 4 ★ |") && !rows[0].contains('★'), "{md}");
+        assert!(md.contains("| SLO (p99) |"), "{md}");
+        let cols = |l: &str| l.matches('|').count();
+        assert!(rows.iter().all(|r| cols(r) == cols(md.lines().find(|l| l.starts_with("| load")).unwrap())), "{md}");
+        assert!(md.contains("**Best:** concurrency 4 — 380.0 output tok/s within the SLOs"), "{md}");
+        let warnings: Vec<&str> = md.lines().filter(|l| l.starts_with("⚠ ")).collect();
+        assert_eq!(warnings.len(), 1, "{md}");
+        assert!(warnings[0].contains("step 3 (concurrency 16) lasted 2.5 s with 9 requests: too few to trust its p99"));
+        assert!(warnings[0].contains("duration\\_s"), "Markdown-escaped: {md}");
     }
 }

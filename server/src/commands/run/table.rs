@@ -5,6 +5,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use protocol::report::{LatencyStats, RunReport, SweepReport};
+use protocol::sweep;
 
 use crate::engine::runner::describe;
 use crate::engine::verdict::class_name;
@@ -187,7 +188,8 @@ fn gpu_line(g: &protocol::gpu::EnergySummary) -> String {
     line
 }
 
-/// The summary of a sweep: one row per step.
+/// The summary of a sweep: one row per step (the shared description of `protocol::sweep`), the best step, and a
+/// warning under the table for each step too short or too small to trust.
 pub fn render_sweep(s: &SweepReport) -> String {
     let mut t = table([
         "step",
@@ -199,40 +201,32 @@ pub fn render_sweep(s: &SweepReport) -> String {
         "TTFT p50",
         "TTFT p99",
         "TPOT p50",
+        "ITL p50",
         "E2E p99",
         "SLO",
     ]);
-    for (i, r) in s.steps.iter().enumerate() {
-        let slo = match r.slo_met {
-            Some(true) => "met",
-            Some(false) => "missed",
-            None => "-",
-        };
-        let best = if s.best_step == Some(i) { " ★ best" } else { "" };
+    let rows = sweep::rows(s);
+    let opt_ms = |v: Option<f64>| v.map(ms).unwrap_or_else(|| "—".into());
+    for r in &rows {
         t.add_row([
-            format!("{}{best}", i + 1),
-            describe(&r.load),
-            r.requests_completed.to_string(),
-            r.requests_failed.to_string(),
+            format!("{}{}", r.step, if r.best { " ★ best" } else { "" }),
+            r.load.clone(),
+            r.completed.to_string(),
+            r.failed.to_string(),
             format!("{:.1}", r.output_tokens_per_s),
             format!("{:.2}", r.requests_per_s),
-            ms(r.ttft_ms.p50),
-            ms(r.ttft_ms.p99),
-            ms(r.tpot_ms.p50),
-            ms(r.e2e_ms.p99),
-            slo.to_owned(),
+            opt_ms(r.ttft_p50_ms),
+            opt_ms(r.ttft_p99_ms),
+            opt_ms(r.tpot_p50_ms),
+            opt_ms(r.itl_p50_ms),
+            opt_ms(r.e2e_p99_ms),
+            r.slo.as_str().to_owned(),
         ]);
     }
-    right_align(&mut t, 2..10);
-    let mut out = format!("latencies in ms\n{t}\n");
-    match s.best_step.and_then(|i| s.steps.get(i)) {
-        Some(b) => out.push_str(&format!(
-            "best: {} — {:.1} output tok/s{}\n",
-            describe(&b.load),
-            b.output_tokens_per_s,
-            if b.slo_met == Some(true) { " within the SLOs" } else { "" }
-        )),
-        None => out.push_str("best: none (no step completed requests within the SLOs)\n"),
+    right_align(&mut t, 2..11);
+    let mut out = format!("latencies in ms\n{t}\n{}\n", sweep::best_line(s));
+    for w in rows.iter().filter_map(|r| r.warning.as_deref()) {
+        out.push_str(&format!("warning: {w}\n"));
     }
     if s.stopped {
         out.push_str("stopped before the last step\n");
@@ -372,5 +366,12 @@ mod tests {
         };
         let text = render_sweep(&s);
         assert!(text.contains("2 ★ best") && text.contains("best: concurrency 8"), "{text}");
+        assert!(text.contains("ITL p50") && text.contains("missed") && text.contains("met"), "{text}");
+        // Both steps lasted 2 s with 5 requests: each gets a warning that says what would fix it.
+        let warnings: Vec<&str> = text.lines().filter(|l| l.starts_with("warning: step ")).collect();
+        assert_eq!(warnings.len(), 2, "{text}");
+        assert!(warnings[1].contains("step 2 (concurrency 8) lasted 2.0 s with 5 requests: too few to trust its p99"));
+        assert!(warnings[1].contains("to at least 50 s"), "100 requests at 2 req/s: {text}");
+        assert!(text.contains("(but see the warning on step 2"), "{text}");
     }
 }

@@ -4,26 +4,6 @@ use super::*;
 
 pub(super) type Area<'a> = DrawingArea<TextBackend<'a>, plotters::coord::Shift>;
 
-/// `text`, cut with an ellipsis to fit `max_w` pixels in `style`.
-pub(super) fn fit(area: &Area<'_>, text: &str, style: &TextStyle<'_>, max_w: u32) -> String {
-    let width = |t: &str| area.estimate_text_size(t, style).map(|s| s.0).unwrap_or(0);
-    if width(text) <= max_w {
-        return text.to_owned();
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let (mut lo, mut hi) = (0, chars.len());
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        let t: String = chars[..mid].iter().collect::<String>() + "…";
-        if width(&t) <= max_w {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    chars[..lo].iter().collect::<String>() + "…"
-}
-
 /// `12.3 ms`, `1.23 s`: latencies as people read them.
 pub(super) fn ms(v: f64) -> String {
     if v >= 10_000.0 {
@@ -242,9 +222,12 @@ pub(super) fn panel(area: &Area<'_>, p: &Panel) -> anyhow::Result<()> {
         x += area.estimate_text_size(&format!("· {flag}"), &fs).map_err(draw_err)?.0 as i32 + 14;
     }
     if p.is_empty() {
-        let style = font(19, MUTED);
-        let text = fit(area, &p.empty, &style, w - 60);
-        return area.draw_text(&text, &style, (16, CAPTION_H + 14)).map_err(draw_err);
+        // Wrapped, never cut: the reason (a missing driver, a path) is what the reader needs.
+        let style = font(EMPTY_TEXT_PX, MUTED);
+        for (i, line) in wrap(&p.empty, EMPTY_TEXT_PX, false, w - 32).iter().enumerate() {
+            area.draw_text(line, &style, (16, CAPTION_H + 14 + i as i32 * EMPTY_LINE_H as i32)).map_err(draw_err)?;
+        }
+        return Ok(());
     }
     legend(area, p, x.max(w as i32 / 2 - 120), w as i32 - 16)?;
 
@@ -289,8 +272,12 @@ pub(super) fn panel(area: &Area<'_>, p: &Panel) -> anyhow::Result<()> {
         .map_err(draw_err)?;
     for l in &right {
         for piece in l.pieces() {
-            let pts = clip(piece, x, buckets);
-            chart.draw_secondary_series(LineSeries::new(pts, l.color.stroke_width(2))).map_err(draw_err)?;
+            let (pts, style) = (clip(piece, x, buckets), l.color.stroke_width(2));
+            match l.dash {
+                Some((d, g)) => chart.draw_secondary_series(DashedLineSeries::new(pts, d, g, style)).map(|_| ()),
+                None => chart.draw_secondary_series(LineSeries::new(pts, style)).map(|_| ()),
+            }
+            .map_err(draw_err)?;
         }
     }
     Ok(())
@@ -324,25 +311,46 @@ pub(super) fn primary(
         mesh.x_desc(d);
     }
     mesh.draw().map_err(draw_err)?;
+    // Each step's start: a dashed line (none on the y axis itself) and its load above the plot, in its top
+    // margin, never over the data; a label that would run into the previous one is left out.
+    let style = font(15, MUTED).pos(Pos::new(HPos::Left, VPos::Bottom));
+    let px = chart.plotting_area().get_pixel_range().0;
+    let (px0, px1) = (px.start, px.end);
+    let mut free_from = i32::MIN;
     for (mx, label) in &p.marks {
-        if *mx > x.0 && *mx < x.1 {
+        if *mx < x.0 || *mx >= x.1 {
+            continue;
+        }
+        if *mx > x.0 {
             chart
                 .draw_series(DashedLineSeries::new(vec![(*mx, 0.0), (*mx, top)], 6, 6, AXIS.stroke_width(2)))
                 .map_err(draw_err)?;
-            // Above the plot (in its top margin), never over the data.
-            let style = font(15, MUTED).pos(Pos::new(HPos::Center, VPos::Bottom));
-            chart.draw_series(std::iter::once(Text::new(label.clone(), (*mx, top), style))).map_err(draw_err)?;
+        }
+        let at = chart.backend_coord(&(*mx, top)).0 + 4;
+        let lw = text::text_width(label, 15, false) as i32;
+        if at >= free_from && at + lw <= px1.max(px0) + RIGHT_LABEL_W as i32 {
+            chart
+                .draw_series(std::iter::once(Text::new(label.clone(), (*mx, top), style.clone())))
+                .map_err(draw_err)?;
+            free_from = at + lw + 8;
         }
     }
     for l in lines {
-        for piece in l.pieces() {
-            let pts = clip(piece, x, buckets);
-            if l.dashed {
-                chart.draw_series(DashedLineSeries::new(pts, 10, 8, l.color.stroke_width(2))).map_err(draw_err)?;
-            } else {
-                chart.draw_series(LineSeries::new(pts, l.color.stroke_width(2))).map_err(draw_err)?;
-            }
+        draw_line(chart, l, x, buckets)?;
+    }
+    Ok(())
+}
+
+/// Draws `l` piece by piece (never joined across a break), solid or in its dash pattern.
+pub(super) fn draw_line(chart: &mut Chart<'_, '_>, l: &Line, x: (f64, f64), buckets: usize) -> anyhow::Result<()> {
+    for piece in l.pieces() {
+        let pts = clip(piece, x, buckets);
+        let style = l.color.stroke_width(2);
+        match l.dash {
+            Some((d, g)) => chart.draw_series(DashedLineSeries::new(pts, d, g, style)).map(|_| ()),
+            None => chart.draw_series(LineSeries::new(pts, style)).map(|_| ()),
         }
+        .map_err(draw_err)?;
     }
     Ok(())
 }
@@ -354,27 +362,22 @@ pub(super) fn clip(points: &[(f64, f64)], x: (f64, f64), buckets: usize) -> Vec<
     minmax(&inside, buckets)
 }
 
-/// The panel's legend on its caption row, from `from` to `to` (pixels), right-aligned.
+/// The panel's legend on its caption row, from `from` to `to` (pixels), right-aligned; each swatch drawn in its
+/// line's dash pattern.
 pub(super) fn legend(area: &Area<'_>, p: &Panel, from: i32, to: i32) -> anyhow::Result<()> {
     let style = font(17, MUTED);
     let items: Vec<(&Line, u32)> = p
         .lines
         .iter()
-        .filter(|l| !l.points.is_empty())
+        .filter(|l| !l.is_empty())
         .map(|l| (l, area.estimate_text_size(&l.label, &style).map(|s| s.0).unwrap_or(0)))
         .collect();
     let total: i32 = items.iter().map(|(_, w)| *w as i32 + 26 + 22).sum();
     let mut x = (to - total).max(from);
     for (l, tw) in items {
         let y = 24;
-        let swatch = if l.dashed {
-            PathElement::new(vec![(x, y), (x + 7, y)], l.color.stroke_width(3))
-        } else {
-            PathElement::new(vec![(x, y), (x + 20, y)], l.color.stroke_width(3))
-        };
-        area.draw(&swatch).map_err(draw_err)?;
-        if l.dashed {
-            area.draw(&PathElement::new(vec![(x + 13, y), (x + 20, y)], l.color.stroke_width(3))).map_err(draw_err)?;
+        for (a, b) in swatch(l.dash, 20) {
+            area.draw(&PathElement::new(vec![(x + a, y), (x + b, y)], l.color.stroke_width(3))).map_err(draw_err)?;
         }
         let label = fit(area, &l.label, &style, (to - x - 26).max(0) as u32);
         area.draw_text(&label, &style, (x + 26, 15)).map_err(draw_err)?;

@@ -6,31 +6,32 @@ use super::*;
 pub(super) struct Line {
     pub(super) label: String,
     pub(super) color: RGBColor,
+    /// (x, y) in x order; a [`lines::BREAK`] y ends a piece: a sweep's steps and gaps in the data are not joined.
     pub(super) points: Vec<(f64, f64)>,
-    /// Where a new piece starts (indices into `points`): a sweep's steps are not joined.
-    pub(super) breaks: Vec<usize>,
-    pub(super) dashed: bool,
+    /// (dash, gap) in pixels; `None` draws it solid.
+    pub(super) dash: Option<(u32, u32)>,
     /// Drawn against the right-hand axis.
     pub(super) right: bool,
 }
 
 impl Line {
     pub(super) fn new(label: impl Into<String>, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
-        Line { label: label.into(), color, points, breaks: Vec::new(), dashed: false, right: false }
+        Line { label: label.into(), color, points, dash: None, right: false }
     }
 
     /// The pieces to draw, each a run of joined points.
     pub(super) fn pieces(&self) -> Vec<&[(f64, f64)]> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        for &b in &self.breaks {
-            out.push(&self.points[start..b.min(self.points.len())]);
-            start = b.min(self.points.len());
-        }
-        out.push(&self.points[start..]);
-        out
+        lines::pieces(&self.points)
+    }
+
+    /// True when the line has no point to draw.
+    pub(super) fn is_empty(&self) -> bool {
+        self.points.iter().all(|p| !p.1.is_finite())
     }
 }
+
+/// Gaps wider than this many times a line's usual spacing break it (a few windows or samples missing).
+pub(super) const GAP_FACTOR: f64 = 4.0;
 
 /// One chart of the image.
 pub(super) struct Panel {
@@ -72,12 +73,13 @@ impl Panel {
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.lines.iter().all(|l| l.points.is_empty())
+        self.lines.iter().all(Line::is_empty)
     }
 
     pub(super) fn height(&self) -> u32 {
         if self.is_empty() {
-            EMPTY_PANEL_H
+            let lines = wrap(&self.empty, EMPTY_TEXT_PX, false, WIDTH - 2 * MARGIN as u32 - 32).len() as u32;
+            EMPTY_PANEL_H + lines.saturating_sub(1) * EMPTY_LINE_H
         } else if self.cdf {
             CDF_PANEL_H
         } else {
@@ -98,17 +100,17 @@ pub(super) fn window_line(
     origin: u64,
     f: impl Fn(&WindowStats) -> Option<f64>,
 ) -> Line {
-    let mut line = Line::new(label, rgb(PALETTE[color % PALETTE.len()]), Vec::new());
+    let mut points = Vec::with_capacity(windows.len() + 4);
     let mut step = None;
     for w in windows {
         let Some(v) = f(w) else { continue };
         if step.is_some_and(|s| s != w.step) {
-            line.breaks.push(line.points.len());
+            points.push((secs(w.unix_ms, origin), lines::BREAK));
         }
         step = Some(w.step);
-        line.points.push((secs(w.unix_ms, origin), v));
+        points.push((secs(w.unix_ms, origin), v));
     }
-    line
+    Line::new(label, rgb(PALETTE[color % PALETTE.len()]), lines::break_gaps(points, GAP_FACTOR))
 }
 
 /// Per GPU index: (legend label, its samples in time order).
@@ -169,23 +171,12 @@ pub(super) fn time_range(series: &RunSeries, origin: u64) -> (f64, f64) {
     (0.0, last_w.max(last_g).max(1.0))
 }
 
-/// Where each sweep step after the first starts (its first window's start), labelled.
-pub(super) fn step_marks(windows: &[WindowStats], origin: u64) -> Vec<(f64, String)> {
-    let mut out = Vec::new();
-    for pair in windows.windows(2) {
-        if pair[1].step != pair[0].step {
-            out.push((secs(pair[1].unix_ms.saturating_sub(1000), origin), format!("step {}", pair[1].step + 1)));
-        }
-    }
-    out
-}
-
 pub(super) const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 pub(super) fn panels(view: &RunView, series: &RunSeries, latency: &LatencyCdf) -> Vec<Panel> {
     let (w, o) = (&series.windows, view.started_unix_ms);
     let x = time_range(series, o);
-    let marks = step_marks(w, o);
+    let marks = sweep::step_markers(w, o, &sweep::step_loads(&view.spec));
     let mut out = vec![
         Panel::time(
             "Output tokens/s",
@@ -242,20 +233,24 @@ pub(super) fn panels(view: &RunView, series: &RunSeries, latency: &LatencyCdf) -
         gpus.iter()
             .map(|(index, (label, samples))| {
                 let points = samples.iter().filter_map(|s| f(s).map(|v| (secs(s.unix_ms, o), v))).collect();
-                Line::new(label.clone(), rgb(PALETTE[*index as usize % PALETTE.len()]), points)
+                Line::new(
+                    label.clone(),
+                    rgb(PALETTE[*index as usize % PALETTE.len()]),
+                    lines::break_gaps(points, GAP_FACTOR),
+                )
             })
-            .filter(|l| !l.points.is_empty())
+            .filter(|l| !l.is_empty())
             .collect()
     };
     let flag = simulated(series).then_some("simulated telemetry (demo), not measured");
-    let mem_total = series.gpu.iter().filter_map(|s| s.mem_total_bytes).max().map(|b| b as f64 / GIB);
+    let mem_total = mem_total_gib(series);
     let mut power = per_gpu(&|s| s.power_w);
     let mut limits: Vec<f64> = series.gpu.iter().filter_map(|s| s.power_limit_w).collect();
     limits.sort_by(f64::total_cmp);
     limits.dedup();
     if !power.is_empty() && limits.len() == 1 {
         power.push(Line {
-            dashed: true,
+            dash: Some((10, 8)),
             ..Line::new(
                 format!("power limit {:.0} W", limits[0]),
                 rgb(PALETTE[5]),
@@ -297,6 +292,7 @@ pub(super) fn panels(view: &RunView, series: &RunSeries, latency: &LatencyCdf) -
     }
     for p in &mut out {
         p.marks.clone_from(&marks);
+        dash_by_index(&mut p.lines);
     }
     // The bottom time panel says what the shared axis is.
     if let Some(p) = out.iter_mut().rev().find(|p| !p.is_empty()) {
@@ -320,6 +316,27 @@ pub(super) fn panels(view: &RunView, series: &RunSeries, latency: &LatencyCdf) -
                 vec![cdf("TTFT", 0, &latency.ttft), cdf("E2E", 3, &latency.e2e)],
             )
         });
+        if let Some(p) = out.last_mut() {
+            dash_by_index(&mut p.lines);
+        }
     }
     out
+}
+
+/// The installed memory of the run's GPUs, GiB: from the samples, else from the GPUs' static facts; the memory
+/// panel's y axis ends there, so a 141 GiB card reads against 141 GiB (not a rounded-up 200).
+pub(super) fn mem_total_gib(series: &RunSeries) -> Option<f64> {
+    let sampled = series.gpu.iter().filter_map(|s| s.mem_total_bytes).max();
+    let known = || series.telemetry.as_ref().and_then(|t| t.gpus().iter().filter_map(|g| g.memory_total_bytes).max());
+    sampled.or_else(known).map(|b| b as f64 / GIB)
+}
+
+/// Gives the second and later lines of a panel a dash pattern of their own ([`lines::dash`]), so a line lying on
+/// another (the same memory on every GPU of a tensor-parallel server) still shows; lines already dashed keep theirs.
+pub(super) fn dash_by_index(panel_lines: &mut [Line]) {
+    for (i, l) in panel_lines.iter_mut().enumerate() {
+        if l.dash.is_none() {
+            l.dash = lines::dash(i);
+        }
+    }
 }

@@ -33,6 +33,13 @@ fn face(style: FontStyle) -> Option<&'static FontRef<'static>> {
     faces().map(|(regular, bold)| if matches!(style, FontStyle::Bold) { bold } else { regular })
 }
 
+/// Width in pixels of `text` set at `px` in the regular (or bold) face, as [`TextBackend`] draws it; 0 when the
+/// fonts do not load.
+pub fn text_width(text: &str, px: u32, bold: bool) -> u32 {
+    let style = if bold { FontStyle::Bold } else { FontStyle::Normal };
+    face(style).map(|f| set(f, px as f32, text).width.ceil() as u32).unwrap_or(0)
+}
+
 /// A line of text set on a baseline: glyphs with their pen positions, and its box (advance width, ascent + descent).
 struct Line {
     glyphs: Vec<ab_glyph::Glyph>,
