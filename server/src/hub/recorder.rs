@@ -1,6 +1,7 @@
 //! Archiving a live run's series: the run's forward task hands every engine event and GPU tick to a [`Recorder`],
 //! which buffers windows, request records and GPU samples and writes them at most once a second, one transaction per
-//! write — so a crash loses at most the last second.
+//! write — so a crash loses at most the last second. At the end it stores the run's latency distributions, built from
+//! every request record as it passed (`store::histograms`).
 //!
 //! Writes happen on their own task: a database that is locked (another process holds a write lock, so each attempt
 //! waits out SQLite's 5 s busy timeout) or full never stalls the run's progress frames, and the engine never waits
@@ -18,6 +19,7 @@ use protocol::event::RunEvent;
 use protocol::gpu::{GpuSample, TelemetryStatus};
 
 use super::live_run::LiveRun;
+use crate::store::histograms::LatencyHistograms;
 use crate::store::{SeriesBatch, Store, StoreError};
 
 /// Longest time rows wait in memory before they are written.
@@ -48,6 +50,8 @@ pub struct Recorder {
     failures: u32,
     /// [`MAX_PENDING_ROWS`] (smaller in tests).
     max_pending: usize,
+    /// The latency distributions of every request recorded, per step (stored by [`finish`](Self::finish)).
+    latency: LatencyHistograms,
 }
 
 impl Recorder {
@@ -64,6 +68,7 @@ impl Recorder {
             dropped: 0,
             failures: 0,
             max_pending: MAX_PENDING_ROWS,
+            latency: LatencyHistograms::default(),
         }
     }
 
@@ -76,6 +81,9 @@ impl Recorder {
 
     /// Keeps what the archive stores of an engine event.
     pub fn record(&mut self, event: &RunEvent) {
+        if let RunEvent::Request(r) = event {
+            self.latency.add(r);
+        }
         self.pending.record(event);
     }
 
@@ -115,8 +123,23 @@ impl Recorder {
     }
 
     /// At the end of the run: waits for the write under way, then writes the rest, retrying once a second for up
-    /// to `patience`. True when everything is in the archive.
+    /// to `patience`, then the run's latency distributions. True when everything is in the archive.
     pub async fn finish(&mut self, patience: Duration) -> bool {
+        let rows = self.finish_rows(patience).await;
+        if self.latency.is_empty() {
+            return rows;
+        }
+        match self.store.save_latency(&self.run.id(), &self.latency).await {
+            Ok(()) => rows,
+            Err(e) => {
+                // Not lost: the first read of the run builds them from its stored requests.
+                tracing::warn!(run = %self.run.id(), "could not archive the run's latency distributions: {e}");
+                false
+            }
+        }
+    }
+
+    async fn finish_rows(&mut self, patience: Duration) -> bool {
         let deadline = Instant::now() + patience;
         loop {
             if let Some(w) = self.writing.take() {
@@ -292,5 +315,7 @@ mod tests {
         assert_eq!((n, first), (50, 30), "the newest 50 rows are kept, the 30 oldest were dropped");
         let after = run.view().storage_error.expect("the drop stays reported");
         assert!(after.contains("30 of this run's oldest unwritten rows were dropped"), "{after}");
+        let latency = store.load_latency(&run.id()).await.unwrap();
+        assert_eq!(latency.steps(), [(0, 80)], "the distributions count every request, the dropped rows' too");
     }
 }

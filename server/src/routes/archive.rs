@@ -1,5 +1,8 @@
 //! The archive API: the Runs page's rows, rename/annotate and delete, and a run's stored series and latency
-//! distribution (for the run and compare pages), and the import of a report file.
+//! distributions (for the run and compare pages; per sweep step, from stored histograms), and the import of a
+//! report file.
+
+use std::collections::BTreeMap;
 
 use axum::{
     body::Bytes,
@@ -10,14 +13,17 @@ use axum::{
 use serde::Deserialize;
 
 use protocol::api::RunCreated;
-use protocol::archive::{LatencyCdf, RunPatch, RunSeries, RunSummary};
+use protocol::archive::{reports, CdfStep, LatencyCdf, LatencyDistribution, RunPatch, RunSeries, RunSummary};
 use protocol::live_run::RunView;
 
 use super::error::find_run;
 use super::error::{ApiError, ApiJson};
+use crate::engine::runner::{describe, step_loads};
 use crate::hub::looks_like_id;
 use crate::import::{imported_view, parse_report, ImportError};
 use crate::state::AppState;
+use crate::store::histograms::StepHistograms;
+use crate::store::StoredLatency;
 use crate::telemetry::ring::thin_per_gpu;
 
 /// Rows the Runs page lists at most.
@@ -104,15 +110,97 @@ pub async fn series(State(state): State<AppState>, Path(id): Path<String>) -> Re
     Ok(Json(series))
 }
 
-/// `GET /api/runs/{id}/latency`: TTFT and E2E distributions of the run's measured, successful requests.
-pub async fn latency(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<LatencyCdf>, ApiError> {
-    find_run(&state.runs, &id).await?;
-    let (ttft, e2e) = state.store.load_latencies(&id).await.map_err(ApiError::internal)?;
-    Ok(Json(LatencyCdf {
-        requests: ttft.len().max(e2e.len()) as u64,
-        ttft: LatencyCdf::points(&ttft, CDF_POINTS),
-        e2e: LatencyCdf::points(&e2e, CDF_POINTS),
-    }))
+/// Query of `GET /api/runs/{id}/latency`.
+#[derive(Debug, Default, Deserialize)]
+pub struct LatencyQuery {
+    /// Sweep step index, from 0; absent (or empty) for the whole run.
+    pub step: Option<String>,
+}
+
+/// `GET /api/runs/{id}/latency[?step=N]`: TTFT and E2E distributions of the measured, successful requests of the
+/// whole run or of sweep step `N`, with the run's steps. Read from the run's stored histograms, in time independent
+/// of its number of requests (the first read of a run archived without them builds and stores them); a run still
+/// being recorded is read from its request rows so far. `422` naming `step` and the valid range for a bad step.
+pub async fn latency(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<LatencyQuery>,
+) -> Result<Json<LatencyDistribution>, ApiError> {
+    let view = find_run(&state.runs, &id).await?;
+    let stored = stored_latency(&state, &view).await?;
+    let steps = step_list(&view, &stored);
+    let step = parse_step(query.step.as_deref(), &steps)?;
+    Ok(Json(LatencyDistribution { cdf: cdf_of(&stored.histograms(step)?), step, steps }))
+}
+
+/// How long a read of a run that has just ended waits for its last rows and histograms to be archived.
+const ARCHIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A run's latency distributions: the stored histograms of an ended run (waiting, at most [`ARCHIVE_WAIT`], for a
+/// run that ended moments ago to be archived), or, for a run still under load (or whose archiving lags), built
+/// from its request rows so far without storing them.
+pub async fn stored_latency(state: &AppState, view: &RunView) -> Result<StoredLatency, ApiError> {
+    let mut recording = view.status.is_live();
+    if let Some(run) = state.runs.get(&view.id).filter(|_| !recording) {
+        // The end of a run writes its last rows and its histograms, then marks it archived.
+        let _ = tokio::time::timeout(ARCHIVE_WAIT, run.archived.cancelled()).await;
+        recording = !run.archived.is_cancelled();
+    }
+    let stored =
+        if recording { state.store.latency_unsaved(&view.id).await } else { state.store.latency(&view.id).await };
+    stored.map_err(ApiError::internal)
+}
+
+/// The TTFT and E2E CDFs of `hists`, [`CDF_POINTS`] points at most each.
+pub fn cdf_of(hists: &StepHistograms) -> LatencyCdf {
+    LatencyCdf { requests: hists.requests(), ttft: hists.ttft.cdf(CDF_POINTS), e2e: hists.e2e.cdf(CDF_POINTS) }
+}
+
+/// The run's steps: those with stored distributions and those of its report, each with its load in words.
+fn step_list(view: &RunView, stored: &StoredLatency) -> Vec<CdfStep> {
+    let reported: Vec<String> = reports(view.result.as_ref()).iter().map(|r| describe(&r.load)).collect();
+    let planned: Vec<String> = step_loads(&view.spec).iter().map(describe).collect();
+    let mut steps: BTreeMap<u32, u64> = stored.steps().into_iter().collect();
+    for i in 0..reported.len() {
+        steps.entry(u32::try_from(i).unwrap_or(u32::MAX)).or_insert(0);
+    }
+    steps
+        .into_iter()
+        .map(|(index, requests)| {
+            let i = index as usize;
+            let load = reported.get(i).or_else(|| planned.get(i)).cloned().unwrap_or_else(|| format!("step {}", i + 1));
+            CdfStep { index, load, requests }
+        })
+        .collect()
+}
+
+/// The step asked for: `None` (the whole run) when absent or empty, else one of `steps`' indexes.
+fn parse_step(step: Option<&str>, steps: &[CdfStep]) -> Result<Option<u32>, ApiError> {
+    let Some(raw) = step.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if let Some(found) = raw.parse::<u32>().ok().filter(|i| steps.iter().any(|s| s.index == *i)) {
+        return Ok(Some(found));
+    }
+    let shown: String = raw.chars().take(20).collect();
+    let message = match (steps.first(), steps.last()) {
+        (Some(first), _) if steps.len() == 1 => format!(
+            "{shown:?} is not a step of this run: it has one step, {}; use step={} or leave `step` out for the \
+             whole run",
+            first.index, first.index
+        ),
+        (Some(first), Some(last)) => format!(
+            "{shown:?} is not a step of this run: use a step index from {} to {} ({} steps), or leave `step` out \
+             for the whole run",
+            first.index,
+            last.index,
+            steps.len()
+        ),
+        _ => format!(
+            "{shown:?}: this run has no per-step latency distributions (no request was recorded); leave `step` out"
+        ),
+    };
+    Err(ApiError::field("latency query", "step", message))
 }
 
 /// Query of `POST /api/runs/import`.

@@ -10,6 +10,7 @@ use axum::{
 
 use protocol::live_run::RunView;
 
+use super::archive::{cdf_of, stored_latency};
 use super::error::find_run;
 use super::error::ApiError;
 use crate::export::{csv, file_name, markdown, named_file, png};
@@ -68,10 +69,11 @@ pub async fn summary_md(State(state): State<AppState>, Path(id): Path<String>) -
 pub async fn charts_png(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let view = ended(&state, &id).await?;
     let series = state.store.load_series(&id).await.map_err(ApiError::internal)?;
-    let (ttft, e2e) = state.store.load_latencies(&id).await.map_err(ApiError::internal)?;
+    // The whole run's distributions from its stored histograms, as the run page shows them.
+    let latency = cdf_of(&stored_latency(&state, &view).await?.histograms(None)?);
     let name = named_file(&view.spec.name, &id, "charts.png");
     // Drawing and encoding take tens of milliseconds of CPU: off the async workers.
-    let body = tokio::task::spawn_blocking(move || png::render(&view, &series, &png::latency_cdf(&ttft, &e2e)))
+    let body = tokio::task::spawn_blocking(move || png::render(&view, &series, &latency))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;

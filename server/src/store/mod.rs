@@ -1,6 +1,7 @@
 //! The run archive (sqlx). Queries live here and nowhere else; migrations in `server/migrations/{sqlite,postgres}/`
 //! run at start. Runs are rows of `runs` (their view as JSON); their series (windows, GPU samples, requests) are in
-//! [`series`], written in batches; share links are in [`shares`].
+//! [`series`], written in batches; share links are in [`shares`]; latency distributions (HDR histograms per sweep
+//! step, [`histograms`]) are in [`latency`].
 //!
 //! One set of queries serves SQLite (`sqlite://FILE`, the default) and PostgreSQL (`postgres://…`, for teams):
 //! the pool is sqlx's `Any` driver, the SQL is portable (`$N` placeholders, `INSERT … ON CONFLICT … DO UPDATE`,
@@ -9,6 +10,8 @@
 
 use std::str::FromStr;
 
+pub mod histograms;
+mod latency;
 mod series;
 mod shares;
 
@@ -19,6 +22,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection};
 
+pub use latency::StoredLatency;
 pub use series::SeriesBatch;
 pub use shares::{ShareCache, ShareRow, SHARE_CACHE_TTL};
 
@@ -60,6 +64,9 @@ pub enum StoreError {
     /// A migration failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back.
+    #[error("archive: {0}")]
+    Corrupt(String),
     /// The database could not be reached or opened at start.
     #[error("--db {url}: cannot open the database: {error}{hint}")]
     Connect {
@@ -131,11 +138,15 @@ impl Store {
         upsert_run(&mut conn, run).await
     }
 
-    /// Saves a finished run and all of its series in one transaction (the CLI's single write at the end).
+    /// Saves a finished run and all of its series in one transaction (the CLI's single write at the end), with
+    /// the latency distributions of its requests.
     pub async fn save_run_with_series(&self, run: &RunView, series: &SeriesBatch) -> Result<(), StoreError> {
+        let mut hists = histograms::LatencyHistograms::default();
+        series.requests.iter().for_each(|r| hists.add(r));
         let mut tx = self.pool.begin().await?;
         upsert_run(&mut tx, run).await?;
         series::insert(&mut tx, self.backend, &run.id, series).await?;
+        latency::save(&mut tx, &run.id, &hists).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -206,6 +217,7 @@ impl Store {
             "DELETE FROM run_windows WHERE run_id = $1",
             "DELETE FROM run_gpu_samples WHERE run_id = $1",
             "DELETE FROM run_requests WHERE run_id = $1",
+            "DELETE FROM run_latency_histograms WHERE run_id = $1",
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }

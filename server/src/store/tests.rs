@@ -566,3 +566,65 @@ async fn sqlite_connections_keep_wal_normal_sync_and_the_busy_timeout() {
         conns.push(conn);
     }
 }
+
+on_both! {
+    /// A 100 000-request run's latency distributions are read from its few histogram rows: with its request rows
+    /// deleted, the read still counts every request, per step and in all (its cost does not grow with them).
+    async fn a_large_runs_latency_is_read_without_its_request_rows(db) {
+        let store = db.store().await;
+        let id = "latency-big-aaaa";
+        let requests: Vec<RequestRecord> =
+            (0..100_000).map(|i| RequestRecord { step: (i % 2) as u32, ..request(i, i < 10, false) }).collect();
+        let batch = SeriesBatch { requests, ..Default::default() };
+        store.save_run_with_series(&view(id, RunStatus::Completed), &batch).await.unwrap();
+        sqlx::query("DELETE FROM run_requests WHERE run_id = $1").bind(id).execute(&store.pool).await.unwrap();
+
+        let stored = store.latency(id).await.unwrap();
+        assert_eq!(stored.steps(), [(0, 49_995), (1, 49_995)], "5 warmup requests per step are left out");
+        let whole = stored.histograms(None).unwrap();
+        assert_eq!((whole.requests(), whole.tpot.count()), (99_990, 99_990));
+        // TTFT = 10 + index ms: the median of 10..=99_999 is about 50 009 ms.
+        let p50 = whole.ttft.quantile_ms(0.5).unwrap();
+        assert!((p50 - 50_010.0).abs() < 50.0, "{p50}");
+        let step = stored.histograms(Some(1)).unwrap();
+        assert_eq!(step.requests(), 49_995);
+        assert_eq!(stored.histograms(Some(7)).unwrap().requests(), 0, "a step the run does not have is empty");
+    }
+}
+
+on_both! {
+    /// A run archived without histograms (before they existed, or found interrupted) gets them on its first read,
+    /// stored for the next; a run without request rows (an imported report) stores none; the end of a run replaces
+    /// them; deleting the run deletes them.
+    async fn latency_histograms_are_backfilled_once_and_deleted_with_the_run(db) {
+        let store = db.store().await;
+        let id = "latency-old-aaaa";
+        store.save_run(&view(id, RunStatus::Running)).await.unwrap();
+        let requests: Vec<RequestRecord> = (0..20).map(|i| request(i, i < 2, i == 7)).collect();
+        store.append_series(id, &SeriesBatch { requests, ..Default::default() }).await.unwrap();
+        assert_eq!(store.mark_interrupted().await.unwrap(), 1);
+        assert!(store.load_latency(id).await.unwrap().is_empty(), "nothing stored before the first read");
+
+        let first = store.latency(id).await.unwrap();
+        assert_eq!(first.steps(), [(0, 17)], "2 warmup and 1 failed request are left out");
+        let stored = store.load_latency(id).await.unwrap();
+        assert_eq!(stored.steps(), [(0, 17)], "stored by the first read");
+        let (a, b) = (first.histograms(None).unwrap(), stored.histograms(None).unwrap());
+        assert_eq!(a.e2e.cdf(200), b.e2e.cdf(200));
+        assert_eq!(b.e2e.cdf(200).first().map(|p| (p.ms * 100.0).round() / 100.0), Some(52.0));
+
+        // The end of a run has the final word; a later backfill never overwrites it.
+        let mut end = histograms::LatencyHistograms::default();
+        end.add(&request(3, false, false));
+        store.save_latency(id, &end).await.unwrap();
+        assert_eq!(store.latency(id).await.unwrap().histograms(None).unwrap().requests(), 1);
+
+        let imported = "latency-imp-aaaa";
+        store.save_run_with_meta(&view(imported, RunStatus::Completed)).await.unwrap();
+        assert!(store.latency(imported).await.unwrap().is_empty());
+        assert!(store.load_latency(imported).await.unwrap().is_empty(), "no requests, nothing stored");
+
+        assert!(store.delete_run(id).await.unwrap());
+        assert!(store.load_latency(id).await.unwrap().is_empty(), "deleted with the run");
+    }
+}
