@@ -1,23 +1,34 @@
-//! The Compare page's overlays beyond the time axis: latency CDFs (TTFT and E2E, one line per run), throughput
-//! against TTFT p99 over the steps of sweeps, and each run's GPU mean power and energy per token as bars.
+//! The Compare page's overlays beyond the time axis: latency CDFs (TTFT and E2E, one line per run) and each run's
+//! GPU mean power and energy per token, at its compared step, as bars. Throughput against TTFT p99 over the steps
+//! of sweeps is in `compare_scatter`.
 
 use leptos::prelude::*;
 
-use super::chart::{nice_ceiling, Series, PALETTE};
+use super::chart::{Series, PALETTE};
 use super::compare_table::Compared;
 use super::run_archive::cdf_line;
-use protocol::archive::{headline, CdfPoint, LatencyCdf};
+use protocol::archive::{CdfPoint, LatencyCdf};
+use protocol::compare::step_report;
 use protocol::live_run::RunResult;
 
+/// Each run's name and latency distributions: those of its compared step where `at_step` holds them (a sweep),
+/// else the whole run's.
+pub fn latencies<'a>(runs: &'a [Compared], at_step: &'a [Option<LatencyCdf>]) -> Vec<(String, &'a LatencyCdf)> {
+    runs.iter()
+        .enumerate()
+        .map(|(i, c)| (c.name(), at_step.get(i).and_then(Option::as_ref).unwrap_or(&c.latency)))
+        .collect()
+}
+
 /// One CDF line per run: x = latency (ms), y = percent of requests at or below it.
-pub fn cdf_overlay(runs: &[Compared], pick: fn(&LatencyCdf) -> &[CdfPoint]) -> Vec<Series> {
-    runs.iter().enumerate().map(|(i, c)| cdf_line(&c.name(), i, pick(&c.latency))).collect()
+pub fn cdf_overlay(runs: &[(String, &LatencyCdf)], pick: fn(&LatencyCdf) -> &[CdfPoint]) -> Vec<Series> {
+    runs.iter().enumerate().map(|(i, (name, l))| cdf_line(name, i, pick(l))).collect()
 }
 
 /// The x range (ms) from a little under every run's fastest request in `pick` to a little over the slowest, so
 /// that close distributions stay apart.
-pub fn cdf_x_range(runs: &[Compared], pick: fn(&LatencyCdf) -> &[CdfPoint]) -> (f64, f64) {
-    let ends = runs.iter().filter_map(|c| Some((pick(&c.latency).first()?.ms, pick(&c.latency).last()?.ms)));
+pub fn cdf_x_range(runs: &[(String, &LatencyCdf)], pick: fn(&LatencyCdf) -> &[CdfPoint]) -> (f64, f64) {
+    let ends = runs.iter().filter_map(|(_, l)| Some((pick(l).first()?.ms, pick(l).last()?.ms)));
     let (lo, hi) = ends.fold((f64::MAX, 0.0_f64), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
     if hi <= 0.0 {
         return (0.0, 1.0);
@@ -31,36 +42,9 @@ pub fn any_sweep(runs: &[Compared]) -> bool {
     runs.iter().any(|c| matches!(c.view.result, Some(RunResult::Sweep(_))))
 }
 
-/// One line per sweep over its steps: x = output tok/s, y = TTFT p99 (ms); single runs draw nothing but keep
-/// their colour so the legend stays right.
-pub fn sweep_overlay(runs: &[Compared]) -> Vec<Series> {
-    runs.iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut points: Vec<(f64, f64)> = match &c.view.result {
-                Some(RunResult::Sweep(s)) => s
-                    .steps
-                    .iter()
-                    .filter(|r| r.ttft_ms.count > 0)
-                    .map(|r| (r.output_tokens_per_s, r.ttft_ms.p99))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Series { label: c.name(), color: PALETTE[i % PALETTE.len()], points }
-        })
-        .collect()
-}
-
-/// The x range (tok/s) of [`sweep_overlay`].
-pub fn sweep_x_range(series: &[Series]) -> (f64, f64) {
-    let max = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.0, f64::max);
-    (0.0, nice_ceiling(max * 1.05))
-}
-
-/// A run's GPU figures for the bars: (mean power W, J per output token, simulated, the GPUs counted).
-fn energy_of(c: &Compared) -> (Option<f64>, Option<f64>, bool, Option<String>) {
-    let gpu = headline(c.view.result.as_ref()).and_then(|r| r.gpu.as_ref());
+/// A run's GPU figures at step `step` for the bars: (mean power W, J per output token, simulated, the GPUs counted).
+fn energy_of(c: &Compared, step: usize) -> (Option<f64>, Option<f64>, bool, Option<String>) {
+    let gpu = step_report(&c.view, step).and_then(|r| r.gpu.as_ref());
     (
         gpu.and_then(|g| g.mean_power_w),
         gpu.and_then(|g| g.j_per_output_token),
@@ -88,16 +72,21 @@ pub fn bar_percent(value: f64, max: f64) -> f64 {
     }
 }
 
-/// Per run: GPU mean power and energy per output token (the headline step of a sweep), as bars.
+/// Per run: GPU mean power and energy per output token at its compared step, as bars.
 #[component]
 pub fn EnergyBars(
     /// The runs, in the order of the URL.
     #[prop(into)]
     runs: Signal<Vec<Compared>>,
+    /// The compared step of each run.
+    #[prop(into)]
+    steps: Signal<Vec<usize>>,
 ) -> impl IntoView {
     let rows = move || {
         let runs = runs.get();
-        let figures: Vec<_> = runs.iter().map(energy_of).collect();
+        let steps = steps.get();
+        let figures: Vec<_> =
+            runs.iter().enumerate().map(|(i, c)| energy_of(c, steps.get(i).copied().unwrap_or(0))).collect();
         let max_w = figures.iter().filter_map(|f| f.0).fold(0.0, f64::max);
         let max_j = figures.iter().filter_map(|f| f.1).fold(0.0, f64::max);
         runs.iter()
@@ -131,6 +120,7 @@ pub fn EnergyBars(
             .collect_view()
     };
     view! {
+        <div class="table-wrap table-scroll">
         <table class="table energy-bars" data-testid="compare-energy">
             <thead>
                 <tr>
@@ -142,6 +132,7 @@ pub fn EnergyBars(
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        </div>
     }
 }
 
@@ -170,9 +161,14 @@ mod tests {
             windows: Vec::new(),
             latency: LatencyCdf { requests: 0, ttft: LatencyCdf::points(ms, 10), e2e: Vec::new() },
         };
-        let (lo, hi) = cdf_x_range(&[run(&[120.0, 122.0]), run(&[124.0])], |l| &l.ttft);
+        let runs = [run(&[120.0, 122.0]), run(&[124.0])];
+        let (lo, hi) = cdf_x_range(&latencies(&runs, &[]), |l| &l.ttft);
         assert!(lo < 120.0 && lo > 100.0 && hi > 124.0 && hi < 130.0, "{lo}..{hi}");
-        assert_eq!(cdf_x_range(&[run(&[])], |l| &l.ttft), (0.0, 1.0));
+        assert_eq!(cdf_x_range(&latencies(&[run(&[])], &[]), |l| &l.ttft), (0.0, 1.0));
+        // A step's distribution stands in for the whole run's where there is one.
+        let step = LatencyCdf { requests: 1, ttft: LatencyCdf::points(&[500.0], 10), e2e: Vec::new() };
+        let (_, hi) = cdf_x_range(&latencies(&runs, &[None, Some(step)]), |l| &l.ttft);
+        assert!(hi > 500.0, "{hi}");
     }
 
     #[test]

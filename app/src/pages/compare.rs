@@ -1,18 +1,24 @@
-//! Compare: two to six archived runs overlaid on a time axis relative to each run's start, their latency CDFs,
-//! throughput against latency over sweep steps, GPU power and energy per token, and a summary table of changes
-//! against a baseline run.
+//! Compare: two to six archived runs side by side — a summary table at comparable steps (the same load where the
+//! runs share one, else each sweep's best step under its SLO; the steps chosen travel in the link as
+//! `steps=2,0`), with the changes against a baseline run; throughput against TTFT p99 over the steps of sweeps;
+//! the runs overlaid on a time axis relative to each run's start; their latency CDFs; GPU power and energy per
+//! token. "Copy summary" and "Copy Markdown" put the comparison in a chat or a pull request.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 
 use crate::components::chart::{Series, TimeChart, PALETTE};
-use crate::components::compare_charts::{
-    any_sweep, cdf_overlay, cdf_x_range, sweep_overlay, sweep_x_range, EnergyBars,
-};
+use crate::components::compare_charts::{any_sweep, cdf_overlay, cdf_x_range, latencies, EnergyBars};
+use crate::components::compare_scatter::{scatter_runs, SweepScatter};
 use crate::components::compare_table::{CompareTable, Compared};
+use crate::components::copy_button::CopyButton;
 use crate::components::share_panel::SharePanel;
-use protocol::archive::{MAX_COMPARE, MIN_COMPARE};
+use protocol::archive::{CdfPoint, LatencyCdf, MAX_COMPARE, MIN_COMPARE};
+use protocol::compare::summary::{markdown, one_line};
+use protocol::compare::{basis_text, parse_steps, resolve, steps_param, Basis, Choice};
 use protocol::event::WindowStats;
+use protocol::live_run::RunView;
 use protocol::share::{parse_ids, KIND_COMPARE};
 
 /// One line per run of `f` over its windows; x = seconds since the run's load start, legend = the run's name.
@@ -28,11 +34,15 @@ fn overlay(runs: &[Compared], f: fn(&WindowStats) -> Option<f64>) -> Vec<Series>
         .collect()
 }
 
+/// The views of `runs`, for the pure logic of `protocol::compare`.
+fn views(runs: &[Compared]) -> Vec<&RunView> {
+    runs.iter().map(|c| &c.view).collect()
+}
+
 #[cfg(feature = "hydrate")]
 async fn fetch(ids: Vec<String>) -> (Vec<Compared>, Vec<String>) {
     use crate::api::get_json;
-    use protocol::archive::{LatencyCdf, RunSeries};
-    use protocol::live_run::RunView;
+    use protocol::archive::RunSeries;
     let (mut runs, mut problems) = (Vec::new(), Vec::new());
     for id in ids {
         let view = get_json::<RunView>(&format!("/api/runs/{id}")).await;
@@ -59,6 +69,32 @@ pub fn ComparePage() -> impl IntoView {
     let problems = RwSignal::new(Vec::<String>::new());
     let loading = RwSignal::new(true);
     let baseline = RwSignal::new(0usize);
+    let asked = Memo::new(move |_| parse_steps(&query.with(|q| q.get("steps").unwrap_or_default())));
+    let choice = Memo::new(move |_| runs.with(|r| asked.with(|a| resolve(&views(r), a))));
+    let steps = Signal::derive(move || choice.with(|c| c.steps.clone()));
+    let ready = move || !loading.get() && runs.with(|r| r.len() >= MIN_COMPARE);
+    let basis = Signal::derive(move || runs.with(|r| choice.with(|c: &Choice| basis_text(&views(r), c))));
+    let base_index = move || baseline.get().min(runs.with(Vec::len).saturating_sub(1));
+    let summary =
+        Signal::derive(move || ready().then(|| runs.with(|r| steps.with(|s| one_line(&views(r), s, base_index())))));
+    let summary_md = Signal::derive(move || {
+        ready().then(|| runs.with(|r| steps.with(|s| markdown(&views(r), s, base_index(), &basis.get()))))
+    });
+    // The router's navigate, kept for the step lists (it adds the base path itself).
+    let navigate = StoredValue::new_local(use_navigate());
+    let go = move |query: String| {
+        let ids = ids.get_untracked().join(",");
+        let opts = NavigateOptions { replace: true, scroll: false, ..Default::default() };
+        navigate.with_value(|nav| nav(&format!("/compare?runs={ids}{query}"), opts));
+    };
+    let on_step = Callback::new(move |(i, step): (usize, usize)| {
+        let mut next = steps.get_untracked();
+        if let Some(s) = next.get_mut(i) {
+            *s = step;
+        }
+        go(format!("&steps={}", steps_param(&next)));
+    });
+    let chosen = move || choice.with(|c| c.basis == Basis::Chosen);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let ids = ids.get();
@@ -76,12 +112,51 @@ pub fn ComparePage() -> impl IntoView {
     });
     let tokens = Signal::derive(move || runs.with(|r| overlay(r, |w| w.chartable_rate(w.output_tokens_per_s))));
     let ttft = Signal::derive(move || runs.with(|r| overlay(r, |w| w.ttft_p50_ms)));
-    let ttft_cdf = Signal::derive(move || runs.with(|r| cdf_overlay(r, |l| &l.ttft)));
-    let ttft_cdf_x = Signal::derive(move || runs.with(|r| cdf_x_range(r, |l| &l.ttft)));
-    let e2e_cdf = Signal::derive(move || runs.with(|r| cdf_overlay(r, |l| &l.e2e)));
-    let e2e_cdf_x = Signal::derive(move || runs.with(|r| cdf_x_range(r, |l| &l.e2e)));
-    let sweeps = Signal::derive(move || runs.with(|r| sweep_overlay(r)));
-    let sweeps_x = Signal::derive(move || sweeps.with(|s| sweep_x_range(s)));
+    // The latency distributions of each sweep's compared step (`None`: the whole run's), fetched as steps change.
+    let step_cdfs = RwSignal::new(Vec::<Option<LatencyCdf>>::new());
+    #[cfg(feature = "hydrate")]
+    {
+        let generation = StoredValue::new(0u64);
+        Effect::new(move |_| {
+            let steps = steps.get();
+            let asks: Vec<(String, Option<usize>)> = runs.with(|r| {
+                r.iter()
+                    .zip(&steps)
+                    .map(|(c, s)| {
+                        (
+                            c.view.id.clone(),
+                            matches!(c.view.result, Some(protocol::live_run::RunResult::Sweep(_))).then_some(*s),
+                        )
+                    })
+                    .collect()
+            });
+            generation.update_value(|g| *g += 1);
+            let mine = generation.get_value();
+            leptos::task::spawn_local(async move {
+                let mut got = Vec::new();
+                for (id, step) in asks {
+                    let path = step.map(|s| format!("/api/runs/{id}/latency?step={s}"));
+                    got.push(match path {
+                        Some(p) => crate::api::get_json::<LatencyCdf>(&p).await.ok(),
+                        None => None,
+                    });
+                }
+                // A later choice of steps may have answered first: keep only the latest.
+                if generation.get_value() == mine {
+                    step_cdfs.set(got);
+                }
+            });
+        });
+    }
+    let cdf_of = move |pick: fn(&LatencyCdf) -> &[CdfPoint]| {
+        Signal::derive(move || runs.with(|r| step_cdfs.with(|s| cdf_overlay(&latencies(r, s), pick))))
+    };
+    let cdf_x_of = move |pick: fn(&LatencyCdf) -> &[CdfPoint]| {
+        Signal::derive(move || runs.with(|r| step_cdfs.with(|s| cdf_x_range(&latencies(r, s), pick))))
+    };
+    let (ttft_cdf, ttft_cdf_x) = (cdf_of(|l| &l.ttft), cdf_x_of(|l| &l.ttft));
+    let (e2e_cdf, e2e_cdf_x) = (cdf_of(|l| &l.e2e), cdf_x_of(|l| &l.e2e));
+    let scatter = Signal::derive(move || runs.with(|r| steps.with(|s| scatter_runs(r, s))));
     let has_sweep = move || runs.with(|r| any_sweep(r));
     let x_range = Signal::derive(move || {
         let last = runs.with(|r| {
@@ -144,6 +219,45 @@ pub fn ComparePage() -> impl IntoView {
                         })
                     }}
                 </ul>
+                <h2>"Summary"</h2>
+                <Show when=ready>
+                    <p class="compare-basis" data-testid="compare-basis">
+                        {move || basis.get()}
+                        <Show when=chosen>
+                            " "
+                            <button
+                                class="btn btn-small"
+                                type="button"
+                                data-testid="compare-steps-reset"
+                                on:click=move |_| go(String::new())
+                            >
+                                "Back to the default steps"
+                            </button>
+                        </Show>
+                    </p>
+                </Show>
+                <p class="muted">
+                    "Each run at the step compared (pick another in its Step list), and the change against the baseline."
+                </p>
+                <div class="copy-bar">
+                    <CopyButton
+                        label="Copy summary"
+                        testid="copy-summary"
+                        text=summary
+                        title="The comparison in one line, for a chat"
+                    />
+                    <CopyButton
+                        label="Copy Markdown"
+                        testid="copy-markdown"
+                        text=summary_md
+                        title="The table as Markdown, for a pull request"
+                    />
+                </div>
+                <CompareTable runs steps baseline on_step />
+                <Show when=has_sweep>
+                    <SweepScatter runs=scatter />
+                </Show>
+                <h2>"Over time and in distribution"</h2>
                 <div class="chart-grid">
                     <TimeChart
                         title="Output tokens/s"
@@ -162,7 +276,7 @@ pub fn ComparePage() -> impl IntoView {
                         testid="compare-ttft"
                     />
                     <TimeChart
-                        title="TTFT distribution (CDF)"
+                        title="TTFT distribution at the compared steps (CDF)"
                         y_unit="% of requests"
                         x_desc="TTFT (ms)"
                         series=ttft_cdf
@@ -172,7 +286,7 @@ pub fn ComparePage() -> impl IntoView {
                         testid="compare-ttft-cdf"
                     />
                     <TimeChart
-                        title="End-to-end latency distribution (CDF)"
+                        title="End-to-end latency at the compared steps (CDF)"
                         y_unit="% of requests"
                         x_desc="E2E (ms)"
                         series=e2e_cdf
@@ -181,26 +295,12 @@ pub fn ComparePage() -> impl IntoView {
                         legend=false
                         testid="compare-e2e-cdf"
                     />
-                    <Show when=has_sweep>
-                        <TimeChart
-                            title="Throughput vs TTFT p99 (sweep steps)"
-                            y_unit="TTFT p99 (ms)"
-                            x_desc="output tok/s"
-                            series=sweeps
-                            x_range=sweeps_x
-                            legend=false
-                            testid="compare-sweep"
-                        />
-                    </Show>
                 </div>
                 <h2>"GPU power and energy"</h2>
-                <p class="muted">"Mean power of the run's GPUs over the measured window, and joules per output token."</p>
-                <EnergyBars runs />
-                <h2>"Summary"</h2>
                 <p class="muted">
-                    "Each run's figures (the best step of a sweep), and in colour the change against the baseline."
+                    "Mean power of the run's GPUs over the compared step's measured window, and joules per output token."
                 </p>
-                <CompareTable runs baseline />
+                <EnergyBars runs steps />
             </Show>
         </section>
     }
