@@ -19,7 +19,9 @@ use crate::engine::dataset::DatasetAccess;
 use crate::engine::error::EngineError;
 use crate::engine::openai::tokenize_client;
 use crate::engine::openai::OpenAiTarget;
-use crate::engine::preflight::{preflight, target_config};
+use crate::engine::preflight::{
+    preflight_with, target_config, PreflightError, PreflightObserver, Surface, WaitProgress,
+};
 use crate::engine::runner::{run_workload, RunOutcome};
 use crate::engine::target::Target;
 use crate::engine::tokenize::{load_tokenizer, PromptSynth, ServerTokenizer};
@@ -43,6 +45,12 @@ pub struct EnergyScope {
 pub trait Observer: Send {
     /// A preflight step ("waiting for the server: connection refused", "model: x").
     fn preflight_state(&mut self, state: &str);
+    /// Where the wait for the server stands (every poll, at least once a second, until it is ready).
+    fn preflight_waiting(&mut self, _progress: &WaitProgress) {}
+    /// Whose words preflight's notes and hints use: flags for the CLI, the form's fields for the dashboard.
+    fn surface(&self) -> Surface {
+        Surface::Cli
+    }
     /// Preflight passed: the load starts now with `spec` as resolved (model, endpoint, backend, seed); `notes` are
     /// what preflight noticed.
     fn load_starting(&mut self, started_unix_ms: u64, spec: &RunSpec, notes: &[String]);
@@ -63,8 +71,9 @@ pub enum Outcome {
     },
     /// Cancelled before any load was sent.
     StoppedInPreflight,
-    /// Preflight failed: the server never got ready, or nothing answered (the message says what to do).
-    PreflightFailed(String),
+    /// Preflight failed: the server never got ready, or nothing answered. Its message says what to do, in the
+    /// words of the caller's surface ([`PreflightError::render`]; `Display` is the CLI's).
+    PreflightFailed(PreflightError),
     /// The spec cannot run (per-field problems).
     Invalid(Vec<FieldError>),
     /// The target's settings cannot make a client (a bad API key header, say).
@@ -115,15 +124,15 @@ pub async fn run(
         None => None,
     };
     let pf = {
-        let mut on_state = |s: &str| observer.preflight_state(s);
+        let mut hears = Hears(&mut *observer);
         tokio::select! {
-            r = preflight(spec, &mut on_state) => r,
+            r = preflight_with(spec, &mut hears) => r,
             () = cancel.cancelled() => return Outcome::StoppedInPreflight,
         }
     };
     let pf = match pf {
         Ok(pf) => pf,
-        Err(e) => return Outcome::PreflightFailed(e.to_string()),
+        Err(e) => return Outcome::PreflightFailed(e),
     };
     let cfg = target_config(spec, &pf);
     spec.model = Some(cfg.model.clone());
@@ -164,7 +173,7 @@ pub async fn run(
         _ => Arc::new(target),
     };
     observer.load_starting(unix_ms(), spec, &pf.notes);
-    let outcome = run_workload(spec, workload, target, events, cancel).await;
+    let outcome = run_workload(spec, workload, target, events, cancel, observer.surface()).await;
     let pf_json = serde_json::to_value(&pf).ok();
     let result = match outcome {
         Ok(RunOutcome::Single(mut r)) => {
@@ -181,6 +190,21 @@ pub async fn run(
         Err(e) => return Outcome::Failed(e.to_string()),
     };
     Outcome::Finished { result, preflight: pf }
+}
+
+/// The session's observer, as preflight's.
+struct Hears<'a>(&'a mut dyn Observer);
+
+impl PreflightObserver for Hears<'_> {
+    fn state(&mut self, line: &str) {
+        self.0.preflight_state(line);
+    }
+    fn waiting(&mut self, progress: &WaitProgress) {
+        self.0.preflight_waiting(progress);
+    }
+    fn surface(&self) -> Surface {
+        self.0.surface()
+    }
 }
 
 /// The target's tokenize endpoint as the run's counter (calibrated once), or the estimate when it has none or the

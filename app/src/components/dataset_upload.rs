@@ -68,9 +68,9 @@ pub fn DatasetUpload(
     }
 }
 
-/// `encodeURIComponent` for the file name in the query.
+/// `encodeURIComponent` for a query value (the file name, a dataset path).
 #[cfg(feature = "hydrate")]
-fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

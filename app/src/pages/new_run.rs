@@ -2,8 +2,10 @@
 
 use leptos::prelude::*;
 
+use super::new_run_check::{CheckPanel, Checker};
 use super::new_run_form::Form;
 use crate::components::dataset_upload::DatasetUpload;
+use protocol::preflight::Fix;
 use protocol::spec::FieldError;
 
 /// The message for `field`, if any, shown beside its input.
@@ -90,7 +92,6 @@ pub fn NewRunPage() -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let demo = RwSignal::new(None::<String>);
-    let preflight = RwSignal::new(None::<Result<serde_json::Value, String>>);
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
         if let Ok(v) = crate::api::get_json::<serde_json::Value>("/api/demo").await {
@@ -119,28 +120,68 @@ pub fn NewRunPage() -> impl IntoView {
             f.name.set("demo run".into());
         }
     };
-    let check = move |_| {
-        preflight.set(None);
+    let checker = Checker::new();
+    let check = move || {
+        // A ready timeout out of range is shown at its field rather than waited.
+        let ready = super::new_run_form::ready_timeout(&f.ready_timeout.get_untracked());
+        errors.update(|v| v.retain(|e| e.field != "ready_timeout_s"));
+        let ready = match ready {
+            Ok(seconds) => seconds,
+            Err(e) => return errors.update(|v| v.push(e)),
+        };
+        checker.start(serde_json::json!({
+            "target": f.target.get_untracked(), "model": f.model.get_untracked(),
+            "endpoint": f.endpoint.get_untracked(), "backend": f.backend.get_untracked(),
+            "api_key": f.api_key.get_untracked(), "ready_timeout_s": ready,
+        }));
+    };
+    // A one-click fix: set the field it names, then check again.
+    let on_fix = Callback::new(move |fix: Fix| {
+        match fix {
+            Fix::Endpoint { endpoint } => f.endpoint.set(protocol::preflight::endpoint_name(endpoint).to_owned()),
+            Fix::Model { model } => f.model.set(model),
+            Fix::Backend { backend } => {
+                let name = serde_json::to_value(backend).ok().and_then(|v| v.as_str().map(str::to_owned));
+                f.backend.set(name.unwrap_or_else(|| "auto".into()));
+            }
+            Fix::ReadyTimeout { seconds } => f.ready_timeout.set(seconds.to_string()),
+        }
+        check();
+    });
+    // The dataset path, checked on the server when its field loses focus: `None` until checked, then the error.
+    let dataset_error = RwSignal::new(None::<String>);
+    // A new path (typed, or set by an upload) is unchecked again.
+    Effect::new(move |_| {
+        f.dataset.track();
+        dataset_error.set(None);
+    });
+    let check_dataset = move || {
+        let path = f.dataset.get_untracked().trim().to_owned();
+        if path.is_empty() {
+            dataset_error.set(None);
+        }
         #[cfg(feature = "hydrate")]
-        {
-            let body = serde_json::json!({
-                "target": f.target.get_untracked(), "model": f.model.get_untracked(),
-                "endpoint": f.endpoint.get_untracked(), "backend": f.backend.get_untracked(),
-                "api_key": f.api_key.get_untracked(),
-            });
-            busy.set(true);
+        if !path.is_empty() {
             leptos::task::spawn_local(async move {
-                let r = crate::api::post_json::<_, serde_json::Value>("/api/preflight", &body).await;
-                preflight.set(Some(
-                    r.map_err(|e| e.fields().first().map(|f| f.message.clone()).unwrap_or_else(|| e.message())),
-                ));
-                busy.set(false);
+                let url = format!("/api/datasets/check?path={}", crate::components::dataset_upload::url_encode(&path));
+                let error = match crate::api::get_json::<serde_json::Value>(&url).await {
+                    Ok(_) => None,
+                    Err(e) => Some(e.fields().first().map(|f| f.message.clone()).unwrap_or_else(|| e.message())),
+                };
+                // Only if the field still holds what was checked.
+                if f.dataset.get_untracked().trim() == path {
+                    dataset_error.set(error.map(|m| format!("Dataset path: {m}")));
+                }
             });
         }
     };
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         message.set(None);
+        if f.workload_kind.get_untracked() != "synthetic" && dataset_error.get_untracked().is_some() {
+            message.set(Some("Fix the dataset path first: the run could not read it.".into()));
+            return;
+        }
         match f.to_spec() {
             Err(e) => {
                 message.set(Some("Fix the fields marked below.".into()));
@@ -188,7 +229,8 @@ pub fn NewRunPage() -> impl IntoView {
                     <legend>"Target"</legend>
                     <div class="row">
                         {input("Server URL", "target", f.target, "http://127.0.0.1:8000", errors)}
-                        <button type="button" class="btn" data-testid="check" on:click=check disabled=move || busy.get()>
+                        <button type="button" class="btn" data-testid="check" on:click=move |_| check()
+                            disabled=move || checker.state.with(|s| s.running())>
                             "Check"
                         </button>
                         <Show when=move || demo.get().is_some()>
@@ -197,10 +239,7 @@ pub fn NewRunPage() -> impl IntoView {
                             </button>
                         </Show>
                     </div>
-                    {move || preflight.get().map(|r| match r {
-                        Ok(v) => view! { <PreflightCard report=v /> }.into_any(),
-                        Err(e) => view! { <p class="field-error" data-testid="preflight-error">{e}</p> }.into_any(),
-                    })}
+                    <CheckPanel checker on_fix />
                     <div class="row">
                         {select("Backend preset", "backend", f.backend, BACKENDS)}
                         {select("Endpoint", "endpoint", f.endpoint, ENDPOINTS)}
@@ -209,6 +248,19 @@ pub fn NewRunPage() -> impl IntoView {
                             <span>"API key (optional)"</span>
                             <input type="password" name="api_key" autocomplete="off"
                                 prop:value=move || f.api_key.get() on:input=move |ev| f.api_key.set(event_target_value(&ev)) />
+                        </label>
+                        <label class="field">
+                            <span>"Ready timeout (s)"</span>
+                            <input
+                                type="text"
+                                inputmode="numeric"
+                                name="ready_timeout_s"
+                                data-testid="ready-timeout"
+                                title="How long Check and Start wait for the server to finish loading (1 to 600 s)"
+                                prop:value=move || f.ready_timeout.get()
+                                on:input=move |ev| f.ready_timeout.set(event_target_value(&ev))
+                            />
+                            {field_msg(errors, "ready_timeout_s")}
                         </label>
                     </div>
                 </fieldset>
@@ -235,7 +287,20 @@ pub fn NewRunPage() -> impl IntoView {
                             {input("Input tokens (N or MIN..MAX)", "workload.input_tokens", f.input_tokens, "256", errors)}
                         </Show>
                         <Show when=is_dataset>
-                            {input("Dataset path (in the server's dataset folder)", "workload.path", f.dataset, "prompts.jsonl", errors)}
+                            <label class="field">
+                                <span>"Dataset path (in the server's dataset folder)"</span>
+                                <input
+                                    type="text"
+                                    name="workload.path"
+                                    data-testid="input-workload.path"
+                                    placeholder="prompts.jsonl"
+                                    prop:value=move || f.dataset.get()
+                                    on:input=move |ev| f.dataset.set(event_target_value(&ev))
+                                    on:blur=move |_| check_dataset()
+                                />
+                                {move || dataset_error.get().map(|m| view! { <span class="dataset-error" data-testid="dataset-error">{m}</span> })}
+                                {field_msg(errors, "workload.path")}
+                            </label>
                             <DatasetUpload path=f.dataset kind=f.workload_kind />
                         </Show>
                         {input("Output tokens (N or MIN..MAX)", "workload.output_tokens", f.output_tokens, "128", errors)}
@@ -262,7 +327,12 @@ pub fn NewRunPage() -> impl IntoView {
                 </fieldset>
                 <div class="row">
                     {input("Name (optional)", "name", f.name, "vLLM on H200, c=8", errors)}
-                    <button type="submit" class="btn btn-primary" data-testid="start" disabled=move || busy.get()>
+                    <button
+                        type="submit"
+                        class="btn btn-primary"
+                        data-testid="start"
+                        disabled=move || busy.get() || (is_dataset() && dataset_error.with(Option::is_some))
+                    >
                         "Start"
                     </button>
                 </div>
@@ -272,36 +342,5 @@ pub fn NewRunPage() -> impl IntoView {
                 {field_msg(errors, "request_timeout_s")}
             </form>
         </section>
-    }
-}
-
-/// What preflight found, as the Check button shows it.
-#[component]
-fn PreflightCard(report: serde_json::Value) -> impl IntoView {
-    let get = |k: &str| report.get(k).cloned().unwrap_or(serde_json::Value::Null);
-    let list = |v: serde_json::Value| {
-        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
-    };
-    let yes = |v: serde_json::Value| if v.as_bool() == Some(true) { "yes" } else { "no" };
-    view! {
-        <dl class="kv preflight" data-testid="preflight">
-            <dt>"Ready"</dt>
-            <dd>{yes(get("ready"))} {format!(" (after {:.1} s)", get("waited_s").as_f64().unwrap_or(0.0))}</dd>
-            <dt>"Models"</dt>
-            <dd>{list(get("models"))}</dd>
-            <dt>"Working endpoints"</dt>
-            <dd>{list(get("endpoints_working"))}</dd>
-            <dt>"Usage reported"</dt>
-            <dd>{yes(get("usage_reported"))}</dd>
-            <dt>"Output length honoured"</dt>
-            <dd>
-                {yes(get("output_length_honoured"))}
-                {format!(
-                    " ({} of {} tokens)",
-                    get("output_length_received").as_u64().unwrap_or(0),
-                    get("output_length_requested").as_u64().unwrap_or(0),
-                )}
-            </dd>
-        </dl>
     }
 }

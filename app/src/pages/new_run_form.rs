@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use protocol::preflight::FORM_MAX_READY_TIMEOUT_S;
 use protocol::spec::{Arrival, Backend, Endpoint, FieldError, LoadSpec, RunSpec, Slo, TokenRange, WorkloadSpec};
 
 /// Every input of the form, as typed.
@@ -55,7 +56,12 @@ pub struct Form {
     pub slo_tpot: RwSignal<String>,
     /// The `slo_e2e` input, as typed.
     pub slo_e2e: RwSignal<String>,
+    /// The `ready_timeout_s` input, as typed: seconds Check and the run wait for the server to be ready.
+    pub ready_timeout: RwSignal<String>,
 }
+
+/// The ready timeout a new form starts with, seconds.
+pub const DEFAULT_READY_TIMEOUT_S: u32 = 30;
 
 fn s(v: &str) -> RwSignal<String> {
     RwSignal::new(v.to_owned())
@@ -89,6 +95,7 @@ impl Form {
             slo_ttft: s(""),
             slo_tpot: s(""),
             slo_e2e: s(""),
+            ready_timeout: s(&DEFAULT_READY_TIMEOUT_S.to_string()),
         }
     }
 }
@@ -143,6 +150,22 @@ fn optional_seed(v: &str, errs: &mut Vec<FieldError>) -> Option<u64> {
             });
             None
         }
+    }
+}
+
+/// The `ready_timeout_s` input: whole seconds from 1 to [`FORM_MAX_READY_TIMEOUT_S`].
+pub fn ready_timeout(v: &str) -> Result<u32, FieldError> {
+    let v = v.trim().trim_end_matches('s').trim();
+    let max = FORM_MAX_READY_TIMEOUT_S;
+    match v.parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(FieldError {
+            field: "ready_timeout_s".into(),
+            message: format!(
+                "Ready timeout must be a whole number of seconds from 1 to {max} (how long to wait for the server to \
+                 load), e.g. 60"
+            ),
+        }),
     }
 }
 
@@ -205,6 +228,13 @@ impl Form {
                 }
             }
         };
+        let ready_timeout_s = match ready_timeout(&self.ready_timeout.get()) {
+            Ok(n) => f64::from(n),
+            Err(e) => {
+                errs.push(e);
+                f64::from(DEFAULT_READY_TIMEOUT_S)
+            }
+        };
         let requests = match self.requests.get().trim() {
             "" => None,
             v => Some(num("requests", v, &mut errs)),
@@ -233,7 +263,7 @@ impl Form {
                 e2e_ms: opt_f64("slo.e2e_ms", &self.slo_e2e.get(), &mut errs),
             },
             request_timeout_s: 600.0,
-            ready_timeout_s: 30.0,
+            ready_timeout_s,
             fail_fast_after: 20,
         };
         errs.extend(spec.validate());
@@ -248,6 +278,17 @@ impl Form {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ready_timeout_is_whole_seconds_in_range() {
+        assert_eq!(ready_timeout(" 90 "), Ok(90));
+        assert_eq!(ready_timeout("45s"), Ok(45));
+        for bad in ["0", "601", "-1", "1.5", "soon", ""] {
+            let e = ready_timeout(bad).unwrap_err();
+            assert_eq!(e.field, "ready_timeout_s", "{bad}");
+            assert!(e.message.starts_with("Ready timeout must be") && e.message.contains("1 to 600"), "{e:?}");
+        }
+    }
 
     #[test]
     fn ranges_parse() {
@@ -265,9 +306,17 @@ mod tests {
             f.target.set("http://127.0.0.1:8000".into());
             let spec = f.to_spec().unwrap();
             assert_eq!(spec.load, LoadSpec::Concurrency { concurrency: 8 });
+            assert_eq!(spec.ready_timeout_s, 30.0);
             f.concurrency.set("many".into());
             let errs = f.to_spec().unwrap_err();
             assert!(errs.iter().any(|e| e.field == "load.concurrency"), "{errs:?}");
+            f.concurrency.set("8".into());
+            f.ready_timeout.set("120".into());
+            assert_eq!(f.to_spec().unwrap().ready_timeout_s, 120.0);
+            f.ready_timeout.set("0".into());
+            let errs = f.to_spec().unwrap_err();
+            assert_eq!(errs.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["ready_timeout_s"]);
+            assert!(errs[0].message.contains("from 1 to 600"), "{errs:?}");
         });
     }
 }

@@ -82,6 +82,10 @@ pub struct MockArgs {
     /// Seed choosing which requests fail under --error-rate and where --eos-rate ends them.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Answer the first N generation requests (preflight's probes included) with HTTP 500, like a server whose
+    /// first answers after loading fail: preflight retries them, a run counts them.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub fail_first: u64,
     /// Play a hung server: generation requests from number N on (counting from 0, preflight's probes included)
     /// are accepted and never answered, so clients hit their request timeout.
     #[arg(long, value_name = "N")]
@@ -107,6 +111,7 @@ impl MockArgs {
             no_tokenize: self.no_tokenize,
             identity: self.identity,
             seed: self.seed,
+            fail_first: self.fail_first,
             hang_after: self.hang_after,
         }
     }

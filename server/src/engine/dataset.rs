@@ -78,7 +78,11 @@ impl DatasetAccess {
         let real = match std::fs::canonicalize(&joined) {
             Ok(real) => real,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(format!("no file {path:?} in the dataset folder {}", root.display()))
+                let dir = root.display();
+                return Err(format!(
+                    "no file {path:?} in the dataset folder {dir}: upload it on the New run page, or give a path \
+                     under {dir}"
+                ));
             }
             Err(_) => return Err(format!("cannot open {path:?} in the dataset folder {}", root.display())),
         };

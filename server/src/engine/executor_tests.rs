@@ -29,7 +29,12 @@ fn ctx(target: Arc<DummyTarget>, load: LoadSpec, limits: Limits) -> (StepContext
         limits,
         slo: Slo::default(),
         fail_fast_after: 5,
-        verdict: VerdictContext { target: "http://x".into(), endpoint: Endpoint::Chat, request_timeout_s: 60.0 },
+        verdict: VerdictContext {
+            target: "http://x".into(),
+            endpoint: Endpoint::Chat,
+            request_timeout_s: 60.0,
+            surface: protocol::preflight::Surface::Cli,
+        },
         max_error_rate: 1.0,
         prompts: Default::default(),
     };

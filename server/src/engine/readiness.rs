@@ -1,5 +1,7 @@
 //! Waiting for a server to finish loading: polls `GET /v1/models` and `GET /health` every 500 ms and reports
-//! each change of state, until `/v1/models` lists a model and `/health` is not 503 — or time runs out.
+//! each change of state, until `/v1/models` lists a model and `/health` is not 503 — or time runs out. Where the
+//! wait stands (attempt, seconds, why) goes to the observer at every poll and at least once a second, for a live
+//! status line.
 
 use std::time::Duration;
 
@@ -8,10 +10,15 @@ use reqwest::{Client, Url};
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use protocol::preflight::WaitProgress;
+
 use super::openai::error_chain;
+use super::preflight::PreflightObserver;
 
 /// Time between polls.
 const POLL_EVERY: Duration = Duration::from_millis(500);
+/// Longest time without a word to the observer while a poll is in flight.
+const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Limit on each poll request.
 const POLL_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -68,26 +75,49 @@ enum Poll {
 }
 
 impl Poller<'_> {
-    /// Polls until ready or `timeout`; calls `on_state` (and appends to `states`) on every change of state.
+    /// Polls until ready or `timeout`; tells `observer` every change of state (appended to `states` too) and,
+    /// while not ready, where the wait stands at every poll and at least once a second.
     pub async fn wait(
         &self,
         timeout: Duration,
-        on_state: &mut (dyn FnMut(&str) + Send),
+        observer: &mut dyn PreflightObserver,
         states: &mut Vec<String>,
     ) -> Result<Ready, NotReady> {
         let start = Instant::now();
         let deadline = start + timeout;
         let mut next_poll = start;
+        let mut attempt = 0u32;
+        let mut reason = "connecting".to_owned();
+        let progress = |attempt: u32, reason: &str| WaitProgress {
+            attempt,
+            elapsed_s: start.elapsed().as_secs_f64(),
+            timeout_s: timeout.as_secs_f64(),
+            reason: reason.to_owned(),
+        };
         loop {
-            let (poll, health_status) = self.poll_once().await;
+            attempt += 1;
+            let (poll, health_status) = {
+                let round = self.poll_once();
+                tokio::pin!(round);
+                loop {
+                    tokio::select! {
+                        r = &mut round => break r,
+                        () = tokio::time::sleep(HEARTBEAT) => observer.waiting(&progress(attempt, &reason)),
+                    }
+                }
+            };
             let state = match &poll {
                 Poll::Ready(list) if list.data.len() == 1 => "ready: 1 model".to_string(),
                 Poll::Ready(list) => format!("ready: {} models", list.data.len()),
                 Poll::Waiting(why) => format!("waiting: {why}"),
             };
             if states.last() != Some(&state) {
-                on_state(&state);
+                observer.state(&state);
                 states.push(state);
+            }
+            if let Poll::Waiting(why) = &poll {
+                reason.clone_from(why);
+                observer.waiting(&progress(attempt, &reason));
             }
             let waited_s = start.elapsed().as_secs_f64();
             match poll {

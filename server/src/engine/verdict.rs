@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use protocol::preflight::{Setting, Surface};
 use protocol::record::{ErrorClass, RequestError};
 use protocol::spec::Endpoint;
 
@@ -15,6 +16,22 @@ pub struct VerdictContext {
     pub endpoint: Endpoint,
     /// The per-request timeout, seconds.
     pub request_timeout_s: f64,
+    /// Whose words the hints use: flags for `tokenscope run`, the New run form's fields for the dashboard.
+    pub surface: Surface,
+}
+
+impl VerdictContext {
+    fn name(&self, setting: Setting) -> &'static str {
+        setting.name(self.surface)
+    }
+
+    /// "try --endpoint chat" / "set Endpoint to /v1/chat/completions".
+    fn try_endpoint(&self, e: Endpoint) -> String {
+        match self.surface {
+            Surface::Cli => format!("try --endpoint {}", protocol::preflight::endpoint_name(e)),
+            Surface::Form => format!("set Endpoint to {}", protocol::preflight::endpoint_path(e)),
+        }
+    }
 }
 
 /// Failures counted by class and HTTP status, with the first message of each.
@@ -48,23 +65,37 @@ impl FailureTally {
             (ErrorClass::HttpStatus, Some(404)) => match ctx.endpoint {
                 Endpoint::Chat => format!(
                     "every request got HTTP 404 from {path}: this server may only serve completions \
-                     — try --endpoint completions (or check --model: {message})"
+                     — {} (or check {}: {message})",
+                    ctx.try_endpoint(Endpoint::Completions),
+                    ctx.name(Setting::Model)
                 ),
                 Endpoint::Completions => format!(
                     "every request got HTTP 404 from {path}: this server may only serve chat \
-                     — try --endpoint chat (or check --model: {message})"
+                     — {} (or check {}: {message})",
+                    ctx.try_endpoint(Endpoint::Chat),
+                    ctx.name(Setting::Model)
                 ),
-                Endpoint::Auto => {
-                    format!("every request got HTTP 404: check the URL, --endpoint and --model ({message})")
-                }
+                Endpoint::Auto => format!(
+                    "every request got HTTP 404: check the URL, {} and {} ({message})",
+                    ctx.name(Setting::Endpoint),
+                    ctx.name(Setting::Model)
+                ),
             },
-            (ErrorClass::HttpStatus, Some(s @ (401 | 403))) => format!(
-                "every request got HTTP {s} from {path}: the server wants an API key — pass --api-key or set \
-                 OPENAI_API_KEY ({message})"
-            ),
+            (ErrorClass::HttpStatus, Some(s @ (401 | 403))) => match ctx.surface {
+                Surface::Cli => format!(
+                    "every request got HTTP {s} from {path}: the server wants an API key — pass --api-key or set \
+                     OPENAI_API_KEY ({message})"
+                ),
+                Surface::Form => format!(
+                    "every request got HTTP {s} from {path}: the server wants an API key — fill in API key \
+                     ({message})"
+                ),
+            },
             (ErrorClass::HttpStatus, Some(s @ (400 | 422))) => format!(
-                "every request got HTTP {s} from {path}: the server rejected the request body — check --model, \
-                 --backend and the prompt lengths against the model's context ({message})"
+                "every request got HTTP {s} from {path}: the server rejected the request body — check {}, \
+                 {} and the prompt lengths against the model's context ({message})",
+                ctx.name(Setting::Model),
+                ctx.name(Setting::Backend)
             ),
             (ErrorClass::HttpStatus, Some(s)) => {
                 format!("every request got HTTP {s} from {path}: see the server's log ({message})")
@@ -73,19 +104,33 @@ impl FailureTally {
                 format!("the target refused every connection: is the server running at {}? ({message})", ctx.target)
             }
             (ErrorClass::Timeout, _) => format!(
-                "every request timed out after {} s: raise --request-timeout, lower the load or shorten \
-                 --output-tokens",
-                ctx.request_timeout_s
+                "every request timed out after {} s: raise {}, lower the load or shorten {}",
+                ctx.request_timeout_s,
+                ctx.name(Setting::RequestTimeout),
+                ctx.name(Setting::OutputTokens)
             ),
-            (ErrorClass::Parse, _) => format!(
-                "no answer from {path} could be parsed: is {} an OpenAI-compatible server? try --no-stream or \
-                 another --endpoint ({message})",
-                ctx.target
-            ),
-            (ErrorClass::StreamEnded, _) => format!(
-                "every stream from {path} ended without a complete answer: try --no-stream, or check the \
-                 server's log ({message})"
-            ),
+            (ErrorClass::Parse, _) => match ctx.surface {
+                Surface::Cli => format!(
+                    "no answer from {path} could be parsed: is {} an OpenAI-compatible server? try --no-stream or \
+                     another --endpoint ({message})",
+                    ctx.target
+                ),
+                Surface::Form => format!(
+                    "no answer from {path} could be parsed: is {} an OpenAI-compatible server? try another \
+                     Endpoint ({message})",
+                    ctx.target
+                ),
+            },
+            (ErrorClass::StreamEnded, _) => match ctx.surface {
+                Surface::Cli => format!(
+                    "every stream from {path} ended without a complete answer: try --no-stream, or check the \
+                     server's log ({message})"
+                ),
+                Surface::Form => format!(
+                    "every stream from {path} ended without a complete answer: check the server's log, or measure \
+                     without streaming from the CLI (tokenscope run --no-stream) ({message})"
+                ),
+            },
             _ => format!("every request failed ({}): {message}", class_name(*class)),
         }
     }
@@ -135,7 +180,27 @@ mod tests {
     use super::*;
 
     fn ctx(endpoint: Endpoint) -> VerdictContext {
-        VerdictContext { target: "http://127.0.0.1:9".into(), endpoint, request_timeout_s: 30.0 }
+        VerdictContext { target: "http://127.0.0.1:9".into(), endpoint, request_timeout_s: 30.0, surface: Surface::Cli }
+    }
+
+    #[test]
+    fn the_dashboard_gets_its_fields_not_flags() {
+        let form = |e| VerdictContext { surface: Surface::Form, ..ctx(e) };
+        let v = tally(&[(ErrorClass::HttpStatus, Some(404)); 3]).explain(&form(Endpoint::Chat));
+        assert!(v.contains("set Endpoint to /v1/completions") && v.contains("check Model"), "{v}");
+        for (class, status) in [
+            (ErrorClass::HttpStatus, Some(404)),
+            (ErrorClass::HttpStatus, Some(401)),
+            (ErrorClass::HttpStatus, Some(400)),
+            (ErrorClass::Timeout, None),
+            (ErrorClass::Parse, None),
+            (ErrorClass::StreamEnded, None),
+        ] {
+            let v = tally(&[(class, status)]).explain(&form(Endpoint::Chat));
+            for flag in ["--endpoint", "--model", "--api-key", "--backend", "--output-tokens"] {
+                assert!(!v.contains(flag), "{flag} in {v}");
+            }
+        }
     }
 
     fn tally(errs: &[(ErrorClass, Option<u16>)]) -> FailureTally {

@@ -310,6 +310,10 @@ impl session::Observer for HubObserver {
         let _ = self.tx.send(RunEvent::Preflight { state: state.to_owned() });
     }
 
+    fn surface(&self) -> protocol::preflight::Surface {
+        protocol::preflight::Surface::Form
+    }
+
     fn load_starting(&mut self, started_unix_ms: u64, spec: &RunSpec, _notes: &[String]) {
         let _ = self.load_started.set(Instant::now());
         self.run.set_running(started_unix_ms, spec.clone());
@@ -346,7 +350,9 @@ async fn execute(
             (result.status(), verdict, Some(result))
         }
         Outcome::StoppedInPreflight => (RunStatus::Stopped, Some("stopped during preflight".into()), None),
-        Outcome::PreflightFailed(e) => (RunStatus::Failed, Some(format!("preflight: {e}")), None),
+        Outcome::PreflightFailed(e) => {
+            (RunStatus::Failed, Some(format!("preflight: {}", e.render(protocol::preflight::Surface::Form))), None)
+        }
         Outcome::Invalid(errs) => {
             let text = errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             (RunStatus::Failed, Some(format!("invalid run spec: {text}")), None)

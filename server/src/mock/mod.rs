@@ -65,6 +65,9 @@ pub struct MockConfig {
     pub identity: Identity,
     /// Seed of the injected failures.
     pub seed: u64,
+    /// The first this many generation requests (0-based count, preflight's probes included) are answered with
+    /// HTTP 500, like a server whose first answers after loading fail: for showing that preflight retries them.
+    pub fail_first: u64,
     /// A hanging server: generation requests from this number on (0-based, preflight's probes included) are
     /// accepted and never answered, so clients see only their own timeouts. `None`: never.
     pub hang_after: Option<u64>,
@@ -88,6 +91,7 @@ impl Default for MockConfig {
             no_tokenize: false,
             identity: Identity::Mock,
             seed: 0,
+            fail_first: 0,
             hang_after: None,
         }
     }
@@ -140,10 +144,12 @@ impl Mock {
         self.cfg.hang_after.is_some_and(|h| n >= h)
     }
 
-    /// Whether request number `n` is one of the injected failures (deterministic for a seed).
+    /// Whether request number `n` is one of the injected failures: one of the first `fail_first`, or one drawn at
+    /// `error_rate` (deterministic for a seed).
     fn fails(&self, n: u64) -> bool {
-        self.cfg.error_rate > 0.0
-            && unit(splitmix64(self.cfg.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))) < self.cfg.error_rate
+        n < self.cfg.fail_first
+            || self.cfg.error_rate > 0.0
+                && unit(splitmix64(self.cfg.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))) < self.cfg.error_rate
     }
 
     /// Where request number `n` reaches its end-of-sequence token among `limit` planned tokens: for a fraction
@@ -271,6 +277,13 @@ mod tests {
             ..Default::default()
         });
         assert_eq!((mock.ttft, mock.itl), (Duration::ZERO, Duration::ZERO));
+    }
+
+    #[test]
+    fn fail_first_fails_only_the_first_requests() {
+        let mock = Mock::new(MockConfig { fail_first: 2, ..Default::default() });
+        assert_eq!((0..4).map(|n| mock.fails(n)).collect::<Vec<_>>(), [true, true, false, false]);
+        assert!(!Mock::new(MockConfig::default()).fails(0));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Uploading a dataset from the New run page: the file goes into the dataset folder (`serve --dataset-dir`) under
 //! `uploads/`, named by its content, and the answer is the `workload.path` to run it with. The body streams to disk
 //! under the dataset size cap (`--dataset-max-mb`), and the file is parsed before it is kept.
+//!
+//! The form also asks whether a path it was given names a file a run could read (`GET /api/datasets/check`), with
+//! the checks `POST /api/runs` makes, so the error shows at the field and not on the run page.
 
 use axum::{
     body::Body,
@@ -9,7 +12,7 @@ use axum::{
     Json,
 };
 use futures::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -96,6 +99,54 @@ pub async fn upload(
             let shown: String = query.name.chars().take(80).collect();
             Err(ApiError::field("dataset upload", "file", format!("{shown}{why}")))
         }
+    }
+}
+
+/// Query of `GET /api/datasets/check`.
+#[derive(Debug, Deserialize)]
+pub struct CheckQuery {
+    /// The path as typed in the form's dataset field.
+    #[serde(default)]
+    pub path: String,
+}
+
+/// `200` answer of `GET /api/datasets/check`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DatasetChecked {
+    /// The path, as given.
+    pub path: String,
+    /// The file's size, bytes.
+    pub bytes: u64,
+}
+
+/// `GET /api/datasets/check?path=P`: whether a run could read `P` as its dataset — inside the dataset folder, a
+/// regular file, under the size cap, as `POST /api/runs` checks. `200` with its size; else 422 on `workload.path`
+/// saying what to do.
+pub async fn check(
+    State(state): State<AppState>,
+    Query(query): Query<CheckQuery>,
+) -> Result<Json<DatasetChecked>, ApiError> {
+    let path = query.path.trim().to_owned();
+    let refuse = |m: String| ApiError::field("dataset path", "workload.path", m);
+    if path.is_empty() {
+        return Err(refuse("give the path of a JSONL or ShareGPT file in the dataset folder, or upload one".into()));
+    }
+    if path.len() > protocol::validation::MAX_PATH_BYTES || path.contains('\0') {
+        return Err(refuse("must be a path of at most 4096 bytes without NUL characters".into()));
+    }
+    let datasets = state.policy.datasets().clone();
+    let checked = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            let real = datasets.resolve(&path)?;
+            std::fs::metadata(&real).map(|m| m.len()).map_err(|e| format!("cannot open {path:?}: {e}"))
+        })
+        .await
+        .map_err(ApiError::internal)?
+    };
+    match checked {
+        Ok(bytes) => Ok(Json(DatasetChecked { path, bytes })),
+        Err(message) => Err(refuse(message)),
     }
 }
 

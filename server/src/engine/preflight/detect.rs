@@ -92,18 +92,7 @@ async fn get_json(client: &Client, base: &str, path: &str, auth: Option<&HeaderV
 
 /// The CLI's name of a backend (`--backend NAME`).
 pub(crate) const fn cli_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Auto => "auto",
-        Backend::Generic => "generic",
-        Backend::Vllm => "vllm",
-        Backend::Sglang => "sglang",
-        Backend::Lmdeploy => "lmdeploy",
-        Backend::Trtllm => "trtllm",
-        Backend::Tgi => "tgi",
-        Backend::LlamaCpp => "llama-cpp",
-        Backend::Ollama => "ollama",
-        Backend::Mock => "mock",
-    }
+    protocol::preflight::backend_cli_name(b)
 }
 
 /// A server's `owned_by` name for itself.

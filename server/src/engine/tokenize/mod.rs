@@ -27,7 +27,7 @@ mod server_tests;
 #[cfg(test)]
 mod synth_tests;
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 
 pub use self::error::{TokenizerError, TOKENIZER_FIX};
 pub use self::hf::{load_tokenizer, load_tokenizer_offline, load_tokenizer_with, precheck, HfTokenizer};

@@ -34,7 +34,7 @@ pub(super) fn load(name: &str) -> HfTokenizer {
 
 /// A request the test server received.
 #[derive(Debug, Clone)]
-pub(super) struct Request {
+pub(crate) struct Request {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -53,7 +53,7 @@ impl Request {
 
 /// What the test server answers.
 #[derive(Debug, Clone)]
-pub(super) struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -75,7 +75,7 @@ impl Reply {
 
 /// Serves `handler` on a loopback port until the test ends; returns `http://127.0.0.1:PORT`. One request per
 /// connection (`Connection: close`).
-pub(super) async fn serve(handler: impl Fn(Request) -> Reply + Send + Sync + 'static) -> String {
+pub(crate) async fn serve(handler: impl Fn(Request) -> Reply + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     let handler = Arc::new(handler);
