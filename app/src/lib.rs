@@ -11,12 +11,13 @@ pub mod api;
 pub mod components;
 pub mod pages;
 pub mod paths;
+pub mod theme;
 pub use protocol;
 #[cfg(feature = "ssr")]
 pub mod ssr_data;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     path, SsrMode,
@@ -40,7 +41,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name=paths::META_NAME content=base.clone() />
+                <meta name="color-scheme" content="dark light" />
+                // Sets `data-theme` on <html> before anything is painted (no flash of the other theme).
+                <script inner_html=theme::HEAD_SCRIPT></script>
                 <link rel="icon" type="image/svg+xml" href=paths::url("/favicon.svg") />
+                // In the shell rather than through leptos_meta's <Stylesheet>/<Title> in `App`: they need no
+                // hydration, and components that render nothing do not survive `erase_components` (the browser
+                // bundle's cfg, .cargo/config.toml), whose `AnyView` then looks for a marker the server never wrote.
+                <link id="tokenscope-css" rel="stylesheet" href=paths::url("/pkg/tokenscope.css") />
+                <title>"tokenscope"</title>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options root=base />
                 <MetaTags />
@@ -61,11 +70,10 @@ pub const NAV: [(&str, &str); 4] =
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    theme::provide();
     // The router matches and navigates under the base path; `<A href>` does not add it, hence `paths::url`.
     let base = paths::base();
     view! {
-        <Stylesheet id="tokenscope-css" href=paths::url("/pkg/tokenscope.css") />
-        <Title text="tokenscope" />
         <Router base=base>
             <header class="topbar">
                 <a class="brand owner-only" href=paths::url("/") data-testid="brand">
@@ -87,6 +95,7 @@ pub fn App() -> impl IntoView {
                         })
                         .collect_view()}
                 </nav>
+                <theme::ThemeSwitch />
                 <ConnectionBadge />
             </header>
             <main class="page">

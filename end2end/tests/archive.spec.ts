@@ -1,26 +1,10 @@
 import { test, expect, Page, Locator, APIRequestContext } from '@playwright/test';
-import { hydrated, demoRun } from './helpers';
+import { hydrated, demoRun, linePixels, BLUE, GREEN, RED } from './helpers';
 import { readFileSync } from 'fs';
 
 // The archive: two short demo runs land on the Runs page, get compared, renamed, exported and deleted.
 
-/** Pixels of a given series colour on a canvas (the line itself, not axes or labels). */
-async function linePixels(canvas: Locator, rgb: [number, number, number]): Promise<number> {
-  return canvas.evaluate((el: HTMLCanvasElement, c) => {
-    const ctx = el.getContext('2d');
-    if (!ctx || el.width === 0 || el.height === 0) return 0;
-    const { data } = ctx.getImageData(0, 0, el.width, el.height);
-    let n = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (Math.abs(data[i] - c[0]) + Math.abs(data[i + 1] - c[1]) + Math.abs(data[i + 2] - c[2]) < 40) n++;
-    }
-    return n;
-  }, rgb);
-}
 
-const BLUE: [number, number, number] = [76, 194, 255];
-const GREEN: [number, number, number] = [62, 207, 142];
-const RED: [number, number, number] = [240, 82, 107];
 
 const row = (page: Page, id: string) => page.locator(`[data-testid="run-row"][data-id="${id}"]`);
 

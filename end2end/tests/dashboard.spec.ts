@@ -77,9 +77,9 @@ test('demo run: start, watch it move, stop, read the summary', async ({ page }) 
   await expect.poll(width, { timeout: 15_000 }).toBeGreaterThan(first);
 
   // Charts draw real lines: throughput (series colour 76,194,255) and GPU utilization.
-  await expect.poll(() => linePixels(page.getByTestId('chart-tokens'), [76, 194, 255]), { timeout: 15_000 }).toBeGreaterThan(50);
+  await expect.poll(() => linePixels(page.getByTestId('chart-tokens'), [48, 149, 238]), { timeout: 15_000 }).toBeGreaterThan(50);
   await expect.poll(() => inkedPixels(page.getByTestId('chart-ttft')), { timeout: 15_000 }).toBeGreaterThan(500);
-  await expect.poll(() => linePixels(page.getByTestId('chart-gpu-util').first(), [76, 194, 255]), { timeout: 15_000 }).toBeGreaterThan(50);
+  await expect.poll(() => linePixels(page.getByTestId('chart-gpu-util').first(), [48, 149, 238]), { timeout: 15_000 }).toBeGreaterThan(50);
   await page.screenshot({ path: 'test-results/screens/run-live.png', fullPage: true });
 
   await page.getByTestId('stop').click();
@@ -93,7 +93,7 @@ test('demo run: start, watch it move, stop, read the summary', async ({ page }) 
   const late = await page.context().newPage();
   await late.goto(url);
   await expect(late.getByTestId('run-status')).toHaveText('stopped');
-  await expect.poll(() => linePixels(late.getByTestId('chart-tokens'), [76, 194, 255]), { timeout: 15_000 }).toBeGreaterThan(50);
+  await expect.poll(() => linePixels(late.getByTestId('chart-tokens'), [48, 149, 238]), { timeout: 15_000 }).toBeGreaterThan(50);
 });
 
 test('a dataset uploaded from the form lands in the dataset folder and runs', async ({ page }) => {
@@ -150,6 +150,6 @@ test('GPU page shows every simulated GPU, labelled, with live charts', async ({ 
   await expect(page.getByTestId('gpu-status')).toContainText('simulated');
   await expect(page.getByTestId('gpu-0')).toBeVisible();
   await expect(page.getByTestId('gpu-1')).toBeVisible();
-  await expect.poll(() => linePixels(page.getByTestId('chart-gpu-power').first(), [245, 165, 36]), { timeout: 15_000 }).toBeGreaterThan(50);
+  await expect.poll(() => linePixels(page.getByTestId('chart-gpu-power').first(), [209, 125, 0]), { timeout: 15_000 }).toBeGreaterThan(50);
   await page.screenshot({ path: 'test-results/screens/gpu.png', fullPage: true });
 });

@@ -1,4 +1,4 @@
-import { expect, Page, APIRequestContext } from '@playwright/test';
+import { expect, Page, APIRequestContext, Locator } from '@playwright/test';
 
 // Shared by the specs: waiting for hydration, and a short run on the built-in demo target.
 
@@ -33,3 +33,23 @@ export async function demoRun(
     .toBe('completed');
   return id;
 }
+
+/** Pixels of a given series colour on a canvas (the line itself, not axes or labels). */
+export async function linePixels(canvas: Locator, rgb: [number, number, number]): Promise<number> {
+  return canvas.evaluate((el: HTMLCanvasElement, c) => {
+    const ctx = el.getContext('2d');
+    if (!ctx || el.width === 0 || el.height === 0) return 0;
+    const { data } = ctx.getImageData(0, 0, el.width, el.height);
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i] - c[0]) + Math.abs(data[i + 1] - c[1]) + Math.abs(data[i + 2] - c[2]) < 40) n++;
+    }
+    return n;
+  }, rgb);
+}
+
+/** The chart palette's first colours (protocol::chart::PALETTE). */
+export const BLUE: [number, number, number] = [48, 149, 238];
+export const GREEN: [number, number, number] = [24, 166, 95];
+export const ORANGE: [number, number, number] = [209, 125, 0];
+export const RED: [number, number, number] = [238, 99, 111];

@@ -27,7 +27,7 @@ test('the login form refuses a wrong token and lets the right one in', async ({ 
 
   const cookies = await context.cookies();
   expect(cookies).toHaveLength(1);
-  expect(cookies[0]).toMatchObject({ name: 'tokenscope_token', httpOnly: true, sameSite: 'Strict', path: '/', secure: false });
+  expect(cookies[0]).toMatchObject({ name: 'tokenscope_token', httpOnly: true, sameSite: 'Lax', path: '/', secure: false });
   // HttpOnly: the page's scripts cannot read it.
   expect(await page.evaluate(() => document.cookie)).not.toContain('tokenscope_token');
 
@@ -47,7 +47,7 @@ test('a ?token= link logs in and strips the token from the address', async ({ pa
   expect(page.url()).not.toContain('token');
   await hydrated(page);
   const cookies = await context.cookies();
-  expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['tokenscope_token', true, 'Strict']]);
+  expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['tokenscope_token', true, 'Lax']]);
 
   // A wrong token in the link gets the form and a message, and no cookie.
   const other = await context.browser()!.newContext();

@@ -23,6 +23,13 @@ pub const MIN_TOKEN_LEN: usize = 16;
 pub const MAX_FAILURES: u32 = 10;
 /// The window failed logins are counted in.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Distinct unknown share-link ids one client may look up per [`FAILURE_WINDOW`] before its unknown ones get 429.
+/// Ids are 131-bit random: nobody finds one by guessing, so this only makes a scan loud and short. It leaves room
+/// for a browser whose cookie still names links that were deleted (the last [`SHARE_REMEMBERED`] ids count once each).
+pub const MAX_UNKNOWN_SHARES: u32 = 20;
+/// Unknown share ids remembered per client, so that the same ones sent again (a share cookie holding up to 8 links
+/// whose runs were deleted, on every asset of a page) count once.
+pub const SHARE_REMEMBERED: usize = 16;
 
 /// Where the access token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +47,7 @@ pub struct Access {
     token: Option<String>,
     source: TokenSource,
     limiter: FailureLimiter,
+    share_limiter: FailureLimiter,
     trust_proxy: u8,
     allow_hosts: Vec<String>,
 }
@@ -68,7 +76,14 @@ impl Access {
             None if is_loopback(host) => (None, TokenSource::None),
             None => (Some(generate()), TokenSource::Generated),
         };
-        Ok(Access { token, source, limiter: FailureLimiter::default(), trust_proxy: 0, allow_hosts: Vec::new() })
+        Ok(Access {
+            token,
+            source,
+            limiter: FailureLimiter::default(),
+            share_limiter: FailureLimiter::new(MAX_UNKNOWN_SHARES, SHARE_REMEMBERED),
+            trust_proxy: 0,
+            allow_hosts: Vec::new(),
+        })
     }
 
     /// Trusts the `X-Forwarded-For` entries of `hops` proxies in front of the server (`--trust-proxy`) to name the
@@ -124,6 +139,12 @@ impl Access {
     /// The failed-login limiter.
     pub fn limiter(&self) -> &FailureLimiter {
         &self.limiter
+    }
+
+    /// The limiter on unknown share-link ids (`/s/{id}` and the ids of a share cookie), counted per client as wrong
+    /// tokens are: [`MAX_UNKNOWN_SHARES`] distinct ones per [`FAILURE_WINDOW`].
+    pub fn share_limiter(&self) -> &FailureLimiter {
+        &self.share_limiter
     }
 
     /// What `serve` prints on stderr at start: the bound address, how to log in, and `open` — the dashboard's URLs
@@ -233,36 +254,65 @@ const REMEMBERED: usize = 4;
 /// Clients tracked at most. Past this, closed windows are swept out, then the oldest window is dropped.
 const MAX_KEYS: usize = 4096;
 
-/// One client's window: when it started, how many distinct wrong tokens it brought, and the last few (hashed).
+/// One client's window: when it started, how many distinct failures it brought, and the last few (hashed; a ring
+/// of the limiter's `remembered` entries).
 #[derive(Debug)]
 struct Window {
     start: Instant,
     failures: u32,
-    recent: [Option<u64>; REMEMBERED],
+    recent: Vec<u64>,
     next: usize,
 }
 
 impl Window {
     fn fresh() -> Self {
-        Window { start: Instant::now(), failures: 0, recent: [None; REMEMBERED], next: 0 }
+        Window { start: Instant::now(), failures: 0, recent: Vec::new(), next: 0 }
     }
 }
 
-/// Counts distinct wrong tokens per client ([`ClientKey`]) in fixed windows of [`FAILURE_WINDOW`], from every way a
-/// token is presented (bearer header, cookie, `?token=` link, login form). A client that reaches [`MAX_FAILURES`] is
-/// blocked until its window ends. At most [`MAX_KEYS`] clients are tracked (about 300 KiB).
-#[derive(Debug, Default)]
+/// Counts distinct failures per client ([`ClientKey`]) in fixed windows of [`FAILURE_WINDOW`]: wrong tokens from every
+/// way a token is presented (bearer header, cookie, `?token=` link, login form), or in a second instance unknown
+/// share-link ids. A client that reaches the limit ([`MAX_FAILURES`] for tokens) is blocked until its window ends. At
+/// most [`MAX_KEYS`] clients are tracked (about 300 KiB for tokens).
+#[derive(Debug)]
 pub struct FailureLimiter {
     windows: Mutex<HashMap<ClientKey, Window>>,
     /// Keyed per process, so the remembered hashes mean nothing outside it.
     hasher: RandomState,
+    /// Distinct failures per window that block.
+    max: u32,
+    /// Recent values remembered per client (each counts once while remembered).
+    remembered: usize,
+}
+
+/// The wrong-token limiter: [`MAX_FAILURES`] per window, the last 4 remembered.
+impl Default for FailureLimiter {
+    fn default() -> Self {
+        FailureLimiter::new(MAX_FAILURES, REMEMBERED)
+    }
 }
 
 impl FailureLimiter {
+    /// A limiter that blocks a client after `max` distinct failures in a window, remembering its last `remembered`
+    /// values (at least one) so that a value sent again counts once.
+    pub fn new(max: u32, remembered: usize) -> Self {
+        FailureLimiter {
+            windows: Mutex::default(),
+            hasher: RandomState::new(),
+            max: max.max(1),
+            remembered: remembered.max(1),
+        }
+    }
+
+    /// Distinct failures per window that block a client.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
     /// How long `key` stays blocked, while it has used up its failures for this window.
     pub fn blocked(&self, key: ClientKey) -> Option<Duration> {
         let Ok(windows) = self.windows.lock() else { return None };
-        let w = windows.get(&key).filter(|w| w.failures >= MAX_FAILURES)?;
+        let w = windows.get(&key).filter(|w| w.failures >= self.max)?;
         FAILURE_WINDOW.checked_sub(w.start.elapsed()).filter(|left| !left.is_zero())
     }
 
@@ -283,11 +333,15 @@ impl FailureLimiter {
         if w.start.elapsed() >= FAILURE_WINDOW {
             *w = Window::fresh();
         }
-        if w.recent.contains(&Some(hash)) {
+        if w.recent.contains(&hash) {
             return false;
         }
-        w.recent[w.next] = Some(hash);
-        w.next = (w.next + 1) % REMEMBERED;
+        if w.recent.len() < self.remembered {
+            w.recent.push(hash);
+        } else {
+            w.recent[w.next] = hash;
+        }
+        w.next = (w.next + 1) % self.remembered;
         w.failures = w.failures.saturating_add(1);
         true
     }
@@ -446,6 +500,28 @@ mod tests {
             }
         }
         assert!(counted > 0 && limiter.blocked(a).is_some());
+    }
+
+    #[test]
+    fn the_share_limiter_counts_distinct_unknown_ids_and_forgives_a_stale_cookie() {
+        let access = Access::resolve(None, "127.0.0.1").unwrap();
+        let limiter = access.share_limiter();
+        assert_eq!(limiter.max(), MAX_UNKNOWN_SHARES);
+        let a = key("10.0.0.1");
+        // A cookie of 8 dead links, sent with every request of a page, counts 8 once.
+        for _ in 0..50 {
+            for i in 0..8 {
+                limiter.fail(a, &format!("dead-{i}"));
+            }
+        }
+        assert_eq!(limiter.blocked(a), None);
+        for i in 0..(MAX_UNKNOWN_SHARES - 8 - 1) {
+            assert!(limiter.fail(a, &format!("scan-{i}")));
+        }
+        assert_eq!(limiter.blocked(a), None, "one short of the limit");
+        assert!(limiter.fail(a, "scan-last"));
+        assert!(limiter.blocked(a).is_some());
+        assert_eq!(access.limiter().blocked(a), None, "the token limiter is a separate count");
     }
 
     #[test]

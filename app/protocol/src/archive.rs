@@ -7,7 +7,7 @@ use super::event::WindowStats;
 use super::gpu::{GpuSample, TelemetryStatus};
 use super::live_run::{RunResult, RunStatus, RunView};
 use super::report::RunReport;
-use super::spec::{redact_target, Arrival, FieldError, LoadSpec, RunSpec};
+use super::spec::{redact_target, Arrival, Backend, FieldError, LoadSpec, RunSpec};
 use super::validation::{refused_char, refused_char_message};
 
 /// Fewest runs one comparison takes.
@@ -59,6 +59,13 @@ pub struct RunSummary {
     pub tags: Vec<String>,
     /// True when the target was the built-in demo mock.
     pub demo: bool,
+    /// The backend preset the run asked for (`auto`: let preflight find it).
+    #[serde(default)]
+    pub backend: Backend,
+    /// The preset its requests used, as preflight resolved it (the one asked for, or the one detected for `auto`);
+    /// `None` until preflight has reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_used: Option<Backend>,
 }
 
 impl RunSummary {
@@ -89,6 +96,8 @@ impl RunSummary {
             started_unix_ms: run.started_unix_ms,
             tags: run.tags.clone(),
             demo: run.demo,
+            backend: run.spec.backend,
+            backend_used: backend_used(run.result.as_ref()),
         }
     }
 
@@ -104,6 +113,7 @@ impl RunSummary {
             self.status.as_str(),
             self.load.as_str(),
             self.id.as_str(),
+            self.backend_shown().0,
         ];
         hay.iter().any(|h| h.to_lowercase().contains(query))
             || self.tags.iter().any(|t| t.to_lowercase().contains(query))
@@ -113,6 +123,43 @@ impl RunSummary {
     pub fn title(&self) -> String {
         display_name(&self.name, &self.id)
     }
+
+    /// The backend as the Runs list shows it, and whether preflight detected it: the preset asked for, or for
+    /// `auto` the one preflight detected (`auto` until it has).
+    pub fn backend_shown(&self) -> (&'static str, bool) {
+        match (self.backend, self.backend_used) {
+            (Backend::Auto, Some(used)) => (backend_short_label(used), true),
+            (asked, _) => (backend_short_label(asked), false),
+        }
+    }
+}
+
+/// A backend's short name for lists (the Runs table): `vLLM`, `llama.cpp`, `auto`… (the form's longer labels are
+/// `preflight::backend_label`).
+pub fn backend_short_label(b: Backend) -> &'static str {
+    match b {
+        Backend::Auto => "auto",
+        Backend::Generic => "generic",
+        Backend::Vllm => "vLLM",
+        Backend::Sglang => "SGLang",
+        Backend::Lmdeploy => "LMDeploy",
+        Backend::Trtllm => "TensorRT-LLM",
+        Backend::Tgi => "TGI",
+        Backend::LlamaCpp => "llama.cpp",
+        Backend::Ollama => "Ollama",
+        Backend::Mock => "mock",
+    }
+}
+
+/// The backend preset preflight resolved for a result (its `preflight.backend`; a sweep's own, else its first
+/// step's). `None` without a result or a preflight report, and for `auto` (reports written before detection existed).
+fn backend_used(result: Option<&RunResult>) -> Option<Backend> {
+    let preflight = match result? {
+        RunResult::Single(r) => r.preflight.as_ref(),
+        RunResult::Sweep(s) => s.preflight.as_ref().or_else(|| s.steps.first().and_then(|r| r.preflight.as_ref())),
+    }?;
+    let backend = serde_json::from_value::<Backend>(preflight.get("backend")?.clone()).ok()?;
+    (backend != Backend::Auto).then_some(backend)
 }
 
 /// The name to show for a run: `name`, else `run <first 8 characters of the id>`.
@@ -362,6 +409,57 @@ impl LatencyCdf {
     }
 }
 
+/// One sweep step of a run's latency distributions (`GET /api/runs/{id}/latency?step=N` picks it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdfStep {
+    /// Step index, from 0 (the `N` of `?step=N`).
+    pub index: u32,
+    /// The step's load in words: `concurrency 8`, `rate 2.5/s`.
+    pub load: String,
+    /// Measured, successful requests of the step.
+    pub requests: u64,
+}
+
+/// `GET /api/runs/{id}/latency[?step=N]`: the latency distributions of a whole run or of one sweep step (the
+/// [`LatencyCdf`] fields, unchanged), which step they are of, and the steps one may ask for.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct LatencyDistribution {
+    /// The distributions.
+    #[serde(flatten)]
+    pub cdf: LatencyCdf,
+    /// The step they are of; `None` for the whole run (every step merged).
+    #[serde(default)]
+    pub step: Option<u32>,
+    /// Every step of the run, in order (one for a run without a sweep; none when nothing was recorded).
+    #[serde(default)]
+    pub steps: Vec<CdfStep>,
+}
+
+// `cdf` flattened on the wire (see `decode` for why this is not derived).
+impl<'de> Deserialize<'de> for LatencyDistribution {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::decode::{field, object, rest};
+        let mut o = object(serde_json::Value::deserialize(d)?, "latency distributions")?;
+        Ok(LatencyDistribution {
+            step: field(&mut o, "step")?,
+            steps: field::<Option<Vec<CdfStep>>, _>(&mut o, "steps")?.unwrap_or_default(),
+            cdf: rest(o)?,
+        })
+    }
+}
+
+impl LatencyDistribution {
+    /// The step `index`, if the run has it.
+    pub fn step_of(&self, index: u32) -> Option<&CdfStep> {
+        self.steps.iter().find(|s| s.index == index)
+    }
+
+    /// `step 2 · concurrency 8` for a step of a sweep (its index shown from 1).
+    pub fn step_label(step: &CdfStep) -> String {
+        format!("step {} · {}", step.index + 1, step.load)
+    }
+}
+
 /// `2026-11-29 14:03 UTC` for a Unix time in ms: the same text on the server and in the browser.
 pub fn format_utc(unix_ms: u64) -> String {
     let secs = unix_ms / 1000;
@@ -401,6 +499,27 @@ mod tests {
         assert!(cdf.windows(2).all(|w| w[0].ms <= w[1].ms && w[0].fraction < w[1].fraction));
         assert!(LatencyCdf::points(&[f64::NAN], 10).is_empty());
         assert_eq!(LatencyCdf::points(&[5.0], 10), vec![CdfPoint { ms: 5.0, fraction: 1.0 }]);
+    }
+
+    #[test]
+    fn latency_distributions_keep_the_cdf_shape_and_list_steps() {
+        let d = LatencyDistribution {
+            cdf: LatencyCdf { requests: 3, ttft: vec![CdfPoint { ms: 1.0, fraction: 1.0 }], e2e: Vec::new() },
+            step: Some(1),
+            steps: vec![
+                CdfStep { index: 0, load: "concurrency 1".into(), requests: 1 },
+                CdfStep { index: 1, load: "concurrency 8".into(), requests: 3 },
+            ],
+        };
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["requests"], 3, "the CDF's fields stay at the top level: {json}");
+        let old: LatencyCdf = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(old, d.cdf, "a reader of the old shape still reads it");
+        assert_eq!(serde_json::from_value::<LatencyDistribution>(json).unwrap(), d);
+        let bare: LatencyDistribution = serde_json::from_str(r#"{"requests":0,"ttft":[],"e2e":[]}"#).unwrap();
+        assert_eq!((bare.step, bare.steps.len()), (None, 0));
+        assert_eq!(LatencyDistribution::step_label(d.step_of(1).unwrap()), "step 2 · concurrency 8");
+        assert!(d.step_of(2).is_none());
     }
 
     #[test]
@@ -482,5 +601,145 @@ mod tests {
         }
         assert_eq!(Outcome::SloMissed.tone(), "bad");
         assert_eq!(Outcome::SloMet.tone(), "ok");
+    }
+
+    #[test]
+    fn summaries_show_the_backend_asked_for_or_detected() {
+        let auto = RunSummary::of(&ended(|_| {}));
+        assert_eq!((auto.backend, auto.backend_used, auto.backend_shown()), (Backend::Auto, None, ("auto", false)));
+        let detected = RunSummary::of(&ended(|r| r.preflight = Some(serde_json::json!({ "backend": "llama_cpp" }))));
+        assert_eq!(detected.backend_shown(), ("llama.cpp", true));
+        assert!(detected.matches("llama.cpp"));
+        let mut asked = ended(|r| r.preflight = Some(serde_json::json!({ "backend": "vllm" })));
+        asked.spec.backend = Backend::Vllm;
+        assert_eq!(RunSummary::of(&asked).backend_shown(), ("vLLM", false));
+        let old = ended(|r| r.preflight = Some(serde_json::json!({ "backend": "auto", "model": "m" })));
+        assert_eq!(RunSummary::of(&old).backend_used, None, "a report from before detection");
+        // Rows written before these fields existed still read.
+        let mut json = serde_json::to_value(&auto).unwrap();
+        json.as_object_mut().unwrap().remove("backend");
+        assert_eq!(serde_json::from_value::<RunSummary>(json).unwrap().backend, Backend::Auto);
+    }
+}
+
+/// Who a run is in a one-line summary: its name, else its backend and model, else `run <id>`.
+fn summary_subject(run: &RunView) -> String {
+    if !run.spec.name.trim().is_empty() {
+        return run.spec.name.trim().to_owned();
+    }
+    let (backend, _) = RunSummary::of(run).backend_shown();
+    let backend = Some(backend).filter(|b| !matches!(*b, "auto" | "generic"));
+    let parts: Vec<&str> = backend.into_iter().chain(run.spec.model.as_deref().filter(|m| !m.is_empty())).collect();
+    if parts.is_empty() {
+        display_name("", &run.id)
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// A run in one line for a chat: `TurboMind c=16: 1004 tok/s, TTFT p99 157 ms, TPOT p50 12.3 ms, SLO met` — its name
+/// (else its backend and model), the load of its headline step (a sweep's best, and which best), output tok/s,
+/// TTFT p99 and TPOT p50 when measured, failed requests when any, and its outcome.
+pub fn one_line_summary(run: &RunView) -> String {
+    use super::compare::{summary::figure, Level};
+    let who = summary_subject(run);
+    let outcome = Outcome::of(run).label();
+    let Some(r) = headline(run.result.as_ref()) else {
+        return format!("{who} ({}): {outcome}, no result yet", describe_load(&run.spec));
+    };
+    let mut load = Level::of(&r.load).short();
+    if let Some(RunResult::Sweep(s)) = &run.result {
+        let n = s.steps.len();
+        let which = match s.best_step {
+            Some(_) if s.steps.iter().any(|r| r.slo_met.is_some()) => "best under SLO",
+            Some(_) => "most tok/s",
+            None => "last",
+        };
+        load.push_str(&format!(" ({which} of {n} steps)"));
+    }
+    let mut parts = vec![format!("{} tok/s", figure(r.output_tokens_per_s))];
+    if r.ttft_ms.count > 0 {
+        parts.push(format!("TTFT p99 {} ms", figure(r.ttft_ms.p99)));
+    }
+    if r.tpot_ms.count > 0 {
+        parts.push(format!("TPOT p50 {} ms", figure(r.tpot_ms.p50)));
+    }
+    if r.requests_failed > 0 {
+        parts.push(format!("{} failed", r.requests_failed));
+    }
+    parts.push(outcome.to_owned());
+    let demo = if run.demo { " (demo target)" } else { "" };
+    format!("{who} {load}: {}{demo}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod one_line_tests {
+    use super::*;
+    use crate::report::{LatencyStats, SweepReport};
+
+    fn run(name: &str, result: RunResult) -> RunView {
+        let spec: RunSpec = serde_json::from_value(serde_json::json!({
+            "name": name, "target": "http://127.0.0.1:8000", "load": { "kind": "concurrency", "concurrency": 16 },
+            "workload": { "kind": "synthetic", "input_tokens": { "min": 1, "max": 1 },
+                          "output_tokens": { "min": 1, "max": 1 } }
+        }))
+        .unwrap();
+        RunView::ended("OneLine0123456789abcdef".into(), spec, result, Vec::new())
+    }
+
+    fn report(concurrency: u32, tok_s: f64, slo_met: Option<bool>) -> RunReport {
+        let stats = |v: f64| LatencyStats { count: 9, p50: v, p99: v, ..LatencyStats::default() };
+        RunReport {
+            load: LoadSpec::Concurrency { concurrency },
+            requests_completed: 9,
+            output_tokens_per_s: tok_s,
+            ttft_ms: stats(157.2),
+            tpot_ms: stats(12.34),
+            slo_met,
+            ..RunReport::default()
+        }
+    }
+
+    #[test]
+    fn a_run_in_one_line() {
+        let r = run("TurboMind", RunResult::Single(Box::new(report(16, 1004.4, Some(true)))));
+        assert_eq!(one_line_summary(&r), "TurboMind c=16: 1004 tok/s, TTFT p99 157 ms, TPOT p50 12.3 ms, SLO met");
+
+        // No name: the backend preflight resolved, and the model; failures and the demo target are said.
+        let mut bad = report(16, 55.55, None);
+        bad.requests_failed = 2;
+        bad.tpot_ms.count = 0;
+        bad.preflight = Some(serde_json::json!({ "backend": "vllm" }));
+        let mut r = run("", RunResult::Single(Box::new(bad)));
+        r.spec.model = Some("llama-3-8b".into());
+        r.demo = true;
+        assert_eq!(
+            one_line_summary(&r),
+            "vLLM llama-3-8b c=16: 55.5 tok/s, TTFT p99 157 ms, 2 failed, completed (demo target)"
+        );
+        r.spec.model = None;
+        r.result = None;
+        r.status = RunStatus::Running;
+        assert_eq!(one_line_summary(&r), "run OneLine0 (concurrency 16): live, no result yet");
+    }
+
+    #[test]
+    fn a_sweep_in_one_line_names_its_step() {
+        let steps = vec![report(4, 300.0, Some(true)), report(16, 900.0, Some(false))];
+        let sweep = |steps: Vec<RunReport>| {
+            let best_step = SweepReport::pick_best(&steps);
+            RunResult::Sweep(SweepReport {
+                started_at_ms: 0,
+                steps,
+                best_step,
+                stopped: false,
+                verdict: None,
+                preflight: None,
+            })
+        };
+        let line = one_line_summary(&run("S", sweep(steps)));
+        assert!(line.starts_with("S c=4 (best under SLO of 2 steps): 300 tok/s"), "{line}");
+        let line = one_line_summary(&run("S", sweep(vec![report(4, 300.0, None), report(16, 900.0, None)])));
+        assert!(line.starts_with("S c=16 (most tok/s of 2 steps): 900 tok/s"), "{line}");
     }
 }

@@ -156,7 +156,7 @@ pub struct GpuSample {
 }
 
 /// Whether GPU telemetry runs, and on what. JSON: `{"status": "available" | "simulated" | "unavailable", …}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TelemetryStatus {
     /// NVML answers; these GPUs are sampled.
@@ -177,6 +177,17 @@ pub enum TelemetryStatus {
 }
 
 impl TelemetryStatus {
+    /// Reads the status from `o` (its `status` tag and `gpus` or `reason`), leaving any other fields.
+    fn take<E: serde::de::Error>(o: &mut serde_json::Map<String, serde_json::Value>) -> Result<Self, E> {
+        use crate::decode::{field, tag, unknown};
+        Ok(match tag(o, "status")?.as_str() {
+            "available" => TelemetryStatus::Available { gpus: field(o, "gpus")? },
+            "simulated" => TelemetryStatus::Simulated { gpus: field(o, "gpus")? },
+            "unavailable" => TelemetryStatus::Unavailable { reason: field(o, "reason")? },
+            other => return Err(unknown(other, &["available", "simulated", "unavailable"])),
+        })
+    }
+
     /// The GPUs sampled (none when unavailable).
     pub fn gpus(&self) -> &[GpuInfo] {
         match self {
@@ -200,8 +211,16 @@ impl TelemetryStatus {
     }
 }
 
+// Tagged by `status` on the wire (see `decode` for why this is not derived).
+impl<'de> Deserialize<'de> for TelemetryStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut o = crate::decode::object(serde_json::Value::deserialize(d)?, "a telemetry status")?;
+        Self::take(&mut o)
+    }
+}
+
 /// `GET /api/gpu`, and each line of `tokenscope gpu --json`: the status and the latest sample per GPU.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GpuSnapshot {
     /// Telemetry status, flattened: `status` plus `gpus` or `reason`.
     #[serde(flatten)]
@@ -212,8 +231,21 @@ pub struct GpuSnapshot {
     pub samples: Vec<GpuSample>,
 }
 
+// `status` flattened on the wire (see `decode` for why this is not derived).
+impl<'de> Deserialize<'de> for GpuSnapshot {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::decode::{field, object};
+        let mut o = object(serde_json::Value::deserialize(d)?, "a GPU snapshot")?;
+        Ok(GpuSnapshot {
+            server_time_ms: field(&mut o, "server_time_ms")?,
+            samples: field(&mut o, "samples")?,
+            status: TelemetryStatus::take(&mut o)?,
+        })
+    }
+}
+
 /// A frame on [`GPU_WS_PATH`], JSON text, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum GpuWsFrame {
     /// First frame: the status, the sampling interval and the recent history (≤ 600 points per GPU).
@@ -232,6 +264,24 @@ pub enum GpuWsFrame {
         /// One sample per GPU.
         samples: Vec<GpuSample>,
     },
+}
+
+// Tagged by `type` on the wire (see `decode` for why this is not derived).
+impl<'de> Deserialize<'de> for GpuWsFrame {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::decode::{field, object, tag, unknown};
+        let mut o = object(serde_json::Value::deserialize(d)?, "a GPU frame")?;
+        Ok(match tag(&mut o, "type")?.as_str() {
+            "hello" => GpuWsFrame::Hello {
+                status: field(&mut o, "status")?,
+                server_time_ms: field(&mut o, "server_time_ms")?,
+                interval_ms: field(&mut o, "interval_ms")?,
+                history: field(&mut o, "history")?,
+            },
+            "samples" => GpuWsFrame::Samples { samples: field(&mut o, "samples")? },
+            other => return Err(unknown(other, &["hello", "samples"])),
+        })
+    }
 }
 
 /// How a window's energy was obtained.

@@ -5,8 +5,11 @@
 pub mod api;
 pub mod archive;
 pub mod chart;
+pub mod compare;
+pub mod decode;
 pub mod event;
 pub mod gpu;
+pub mod lines;
 mod live;
 pub mod live_run;
 pub mod preflight;
@@ -14,6 +17,7 @@ pub mod record;
 pub mod report;
 pub mod share;
 pub mod spec;
+pub mod sweep;
 pub mod validation;
 
 pub use live::{HealthResponse, LiveFrame, LIVE_WS_PATH};

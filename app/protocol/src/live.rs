@@ -17,7 +17,7 @@ pub struct HealthResponse {
 }
 
 /// A frame on the server-wide WebSocket ([`LIVE_WS_PATH`]), JSON text, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveFrame {
     /// First frame after the handshake.
@@ -32,6 +32,22 @@ pub enum LiveFrame {
         /// Server wall clock, milliseconds since the Unix epoch.
         server_time_ms: u64,
     },
+}
+
+// Tagged by `type` on the wire (see `decode` for why this is not derived).
+impl<'de> Deserialize<'de> for LiveFrame {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::decode::{field, object, tag, unknown};
+        let mut o = object(serde_json::Value::deserialize(d)?, "a live frame")?;
+        Ok(match tag(&mut o, "type")?.as_str() {
+            "hello" => LiveFrame::Hello {
+                version: field(&mut o, "version")?,
+                server_time_ms: field(&mut o, "server_time_ms")?,
+            },
+            "heartbeat" => LiveFrame::Heartbeat { server_time_ms: field(&mut o, "server_time_ms")? },
+            other => return Err(unknown(other, &["hello", "heartbeat"])),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -45,13 +45,25 @@ impl RunStatus {
 }
 
 /// The final result of a run: a single report, or one per sweep step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum RunResult {
     /// A sweep (has `steps`).
     Sweep(SweepReport),
     /// One run.
     Single(Box<RunReport>),
+}
+
+// Untagged on the wire: an object with `steps` is a sweep (see `decode` for why this is not derived).
+impl<'de> Deserialize<'de> for RunResult {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        if v.get("steps").is_some() {
+            SweepReport::deserialize(v).map(RunResult::Sweep).map_err(serde::de::Error::custom)
+        } else {
+            RunReport::deserialize(v).map(|r| RunResult::Single(Box::new(r))).map_err(serde::de::Error::custom)
+        }
+    }
 }
 
 impl RunResult {
@@ -242,7 +254,7 @@ impl RunView {
 }
 
 /// Frames of `/ws/runs/{id}`, JSON text tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunWsFrame {
     /// First frame: the run so far, then live frames follow.
@@ -287,4 +299,31 @@ pub enum RunWsFrame {
         /// The run as it ended.
         run: Box<RunView>,
     },
+}
+
+impl<'de> Deserialize<'de> for RunWsFrame {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use super::decode::{field, object, rest, tag, unknown};
+        const VARIANTS: &[&str] = &["hello", "progress", "preflight", "window", "gpu", "error", "storage", "finished"];
+        let mut o = object(serde_json::Value::deserialize(d)?, "a run frame")?;
+        let t = tag(&mut o, "type")?;
+        Ok(match t.as_str() {
+            "hello" => RunWsFrame::Hello {
+                run: field(&mut o, "run")?,
+                windows: field(&mut o, "windows")?,
+                telemetry: field(&mut o, "telemetry")?,
+                gpu: field(&mut o, "gpu")?,
+            },
+            "progress" => {
+                RunWsFrame::Progress { status: field(&mut o, "status")?, progress: field(&mut o, "progress")? }
+            }
+            "preflight" => RunWsFrame::Preflight { state: field(&mut o, "state")? },
+            "window" => RunWsFrame::Window(rest(o)?),
+            "gpu" => RunWsFrame::Gpu { samples: field(&mut o, "samples")? },
+            "error" => RunWsFrame::Error(rest(o)?),
+            "storage" => RunWsFrame::Storage { error: field(&mut o, "error")? },
+            "finished" => RunWsFrame::Finished { run: field(&mut o, "run")? },
+            other => return Err(unknown(other, VARIANTS)),
+        })
+    }
 }

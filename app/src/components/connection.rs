@@ -52,7 +52,7 @@ pub fn ConnectionBadge() -> impl IntoView {
         super::socket::ReconnectingSocket::open(
             LIVE_WS_PATH,
             move |text: String| {
-                if let Ok(LiveFrame::Hello { version, .. }) = serde_json::from_str::<LiveFrame>(&text) {
+                if let Ok(LiveFrame::Hello { version, .. }) = protocol::decode::from_str::<LiveFrame>(&text) {
                     set_version.set(version);
                 }
             },

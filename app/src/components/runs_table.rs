@@ -57,7 +57,7 @@ pub fn RunsTable(
             <input
                 type="search"
                 class="search"
-                placeholder="Filter by name, target, model, status or tag"
+                placeholder="Filter by name, target, backend, model, status or tag"
                 data-testid="runs-search"
                 prop:value=move || st.query.get()
                 on:input=move |ev| st.query.set(event_target_value(&ev))
@@ -66,13 +66,17 @@ pub fn RunsTable(
             <CompareButton selected=st.selected />
         </div>
         {move || st.message.get().map(|m| view! { <p class="form-message" data-testid="runs-message">{m}</p> })}
-        <div class="table-wrap">
+        <div class="table-scroll">
         <table class="table runs-table" data-testid="runs-table">
             <thead>
                 <tr>
                     <th></th>
                     <th>"Name"</th>
-                    <th title="and the outcome when there is more to say: SLO met or missed, client-bound">"Status"</th>
+                    <th>"Status"</th>
+                    <th title="SLO met or missed, errors, client-bound (the client could not keep the schedule), stopped, interrupted">
+                        "Outcome"
+                    </th>
+                    <th title="the backend preset asked for, or the one preflight detected for auto">"Backend"</th>
                     <th>"Target"</th>
                     <th>"Model"</th>
                     <th>"Load"</th>
@@ -146,6 +150,16 @@ fn row(st: TableState, r: RunSummary) -> impl IntoView {
     };
     let ttft = format!("{} / {}", num(r.ttft_p50_ms, 1), num(r.ttft_p99_ms, 1));
     let model = r.model.clone().unwrap_or_else(|| "—".into());
+    // An imported report may not name its target.
+    let target = if r.target.trim().is_empty() { "—".to_owned() } else { target_text(&r.target) };
+    let (backend, detected) = r.backend_shown();
+    let backend_title = if detected {
+        format!("{backend}, detected by preflight (the run asked for auto)")
+    } else if backend == "auto" {
+        "auto: preflight had not detected the backend".to_owned()
+    } else {
+        format!("{backend}, as asked")
+    };
     view! {
         <tr data-testid="run-row" data-id=id.clone()>
             <td>
@@ -160,17 +174,13 @@ fn row(st: TableState, r: RunSummary) -> impl IntoView {
             <td class="name">{name_cell(st, &r)}</td>
             <td>
                 <span class=status_class(r.status) data-testid="run-row-status">{r.status.as_str()}</span>
-                // The outcome when it says more than the status: SLO met / missed, client-bound.
-                {matches!(r.outcome, Outcome::SloMet | Outcome::SloMissed | Outcome::ClientBound)
-                    .then(|| {
-                        view! {
-                            <span class=format!("badge badge-stack badge-{}", r.outcome.tone()) data-testid="run-row-outcome">
-                                {r.outcome.label()}
-                            </span>
-                        }
-                    })}
             </td>
-            <td class="mono target" title=r.target.clone()>{short_target(&r.target)}</td>
+            <td class="outcome">{outcome_badge(r.outcome)}</td>
+            <td class="backend" data-testid="run-row-backend" title=backend_title>
+                {backend}
+                {detected.then(|| view! { <span class="muted">" (detected)"</span> })}
+            </td>
+            <td class="mono target" data-testid="run-row-target" title=r.target.clone()>{target}</td>
             <td>{model}</td>
             <td>{r.load.clone()}</td>
             <td class="num">{num(r.output_tokens_per_s, 1)}</td>
@@ -288,21 +298,79 @@ fn delete_handler(st: TableState, r: &RunSummary) -> impl Fn(leptos::ev::MouseEv
         let _ = (&id, &title, st);
     }
 }
-/// A target as the Runs list shows it: without the scheme and a trailing `/`, so that host and port fit
-/// (`http://127.0.0.1:8000/` → `127.0.0.1:8000`); the full URL is the cell's title.
-pub fn short_target(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.trim_end_matches('/').to_owned()
+/// The outcome badge of a row: SLO met or missed, errors, client-bound, stopped, interrupted, live; a plain completed
+/// run without SLOs says so in muted words.
+fn outcome_badge(outcome: Outcome) -> impl IntoView {
+    let (class, title) = match outcome {
+        Outcome::Completed => ("badge", "completed by its limits; no SLO was set to judge it by"),
+        Outcome::SloMet => ("badge badge-ok", "every SLO set was met (a sweep: at its best step)"),
+        Outcome::SloMissed => ("badge badge-bad", "an SLO set was missed (a sweep: at every step)"),
+        Outcome::ClientBound => ("badge badge-warn", "the client could not keep the schedule: the figures describe it"),
+        Outcome::Errors => ("badge badge-bad", "failed: the run page says why"),
+        Outcome::Stopped => ("badge badge-warn", "stopped by hand; the completed requests are kept"),
+        Outcome::Interrupted => ("badge badge-bad", "tokenscope stopped while it ran"),
+        Outcome::Live => ("badge badge-live", "running now"),
+    };
+    let label = if outcome == Outcome::Completed { "no SLO" } else { outcome.label() };
+    view! {
+        <span class=class title=title data-testid="run-row-outcome" data-outcome=outcome.label()>
+            {label}
+        </span>
+    }
+}
+
+/// A target as the Runs list shows it: host, port and path without the scheme, the credentials or a trailing `/`
+/// (`http://u:p@127.0.0.1:8000/` → `127.0.0.1:8000`). The port always shows: a URL that names none gets its
+/// scheme's default (`https://pod-8000.proxy.runpod.net` → `pod-8000.proxy.runpod.net:443`). The cell's title has
+/// the whole (redacted) URL.
+pub fn target_text(url: &str) -> String {
+    let url = protocol::spec::redact_target(url.trim());
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme.to_ascii_lowercase()), rest),
+        None => (None, url.as_ref()),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let has_port = match authority.rfind(']') {
+        // `[v6]` or `[v6]:port`
+        Some(close) => authority[close..].contains(':'),
+        None => authority.contains(':'),
+    };
+    let default_port = match scheme.as_deref() {
+        Some("http") => Some(80),
+        Some("https") => Some(443),
+        _ => None,
+    };
+    let authority = match default_port {
+        Some(port) if !has_port && !authority.is_empty() => format!("{authority}:{port}"),
+        _ => authority.to_owned(),
+    };
+    format!("{authority}{}", path.trim_end_matches('/'))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::short_target;
+    use super::target_text;
 
     #[test]
-    fn targets_keep_host_and_port() {
-        assert_eq!(short_target("http://127.0.0.1:8000/"), "127.0.0.1:8000");
-        assert_eq!(short_target("https://abc-8000.proxy.runpod.net"), "abc-8000.proxy.runpod.net");
-        assert_eq!(short_target("http://gpu-box:8000/v1"), "gpu-box:8000/v1");
+    fn targets_keep_host_port_and_path() {
+        assert_eq!(target_text("http://127.0.0.1:8000/"), "127.0.0.1:8000");
+        assert_eq!(target_text("http://gpu-box:8000/v1"), "gpu-box:8000/v1");
+        assert_eq!(target_text("HTTP://gpu-box:80"), "gpu-box:80", "a default port written stays");
+    }
+
+    #[test]
+    fn a_port_left_out_is_the_schemes_default() {
+        assert_eq!(target_text("https://abc-8000.proxy.runpod.net"), "abc-8000.proxy.runpod.net:443");
+        assert_eq!(target_text("http://gpu-box/v1/"), "gpu-box:80/v1");
+        assert_eq!(target_text("http://[::1]/"), "[::1]:80");
+        assert_eq!(target_text("http://[::1]:9000"), "[::1]:9000");
+        assert_eq!(target_text("gpu-box:8000"), "gpu-box:8000", "no scheme: as written");
+    }
+
+    #[test]
+    fn credentials_never_show() {
+        assert_eq!(target_text("http://user:pw@10.0.0.5:8000/v1"), "10.0.0.5:8000/v1");
+        assert_eq!(target_text("https://token@pod.example"), "pod.example:443");
     }
 }

@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod gpu;
 pub mod new_run;
+pub mod new_run_check;
 pub mod new_run_form;
 pub mod not_found;
 pub mod run;

@@ -4,18 +4,22 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::badges::{status_class, TagChips};
+use crate::components::copy_button::RunCopyButtons;
 use crate::components::gpu_view::{GpuCharts, GpuHistory};
 use crate::components::live_stats::LiveStats;
 use crate::components::meta_editor::MetaEditor;
+use crate::components::preflight_log::PreflightLog;
 use crate::components::run_archive::{ExportLinks, LatencyChart};
 use crate::components::run_charts::{ErrorPanel, ReportTables, RunCharts};
 use crate::components::share_panel::SharePanel;
+use crate::components::sweep_view::SweepView;
 use protocol::archive::{display_name, Outcome};
 use protocol::event::WindowStats;
 use protocol::gpu::TelemetryStatus;
 use protocol::live_run::{Progress, RunResult, RunStatus, RunView};
 use protocol::report::ErrorSample;
 use protocol::share::KIND_RUN;
+use protocol::sweep::{step_loads, step_markers};
 
 /// Client-side state of the page, filled from `/ws/runs/{id}`.
 #[derive(Clone, Copy)]
@@ -33,7 +37,7 @@ struct RunState {
 fn on_frame(st: RunState, text: &str) {
     use crate::components::gpu_view::append;
     use protocol::live_run::RunWsFrame;
-    let Ok(frame) = serde_json::from_str::<RunWsFrame>(text) else { return };
+    let Ok(frame) = protocol::decode::from_str::<RunWsFrame>(text) else { return };
     match frame {
         RunWsFrame::Hello { run, windows, telemetry, gpu } => {
             st.progress.set((run.status, run.progress));
@@ -110,6 +114,11 @@ pub fn RunPage() -> impl IntoView {
         let elapsed = st.progress.with(|(_, p)| p.elapsed_s);
         (0.0, last_w.unwrap_or(0.0).max(elapsed).max(10.0))
     });
+    // A sweep's step starts, labelled with their loads, on every time chart.
+    let markers = Signal::derive(move || {
+        let loads = st.view.with(|v| v.as_ref().map(|v| step_loads(&v.spec)).unwrap_or_default());
+        st.windows.with(|w| step_markers(w, origin.get(), &loads))
+    });
     let stopping = RwSignal::new(false);
     let stop = move |_| {
         stopping.set(true);
@@ -161,6 +170,7 @@ pub fn RunPage() -> impl IntoView {
                         .map(|_| view! { <span class="tag tag-sim">"simulated GPU telemetry"</span> })
                 }}
                 {move || st.view.get().map(|v| view! { <TagChips tags=v.tags /> })}
+                <RunCopyButtons view=st.view />
             </div>
             <SharePanel kind=KIND_RUN runs=Signal::derive(move || vec![id()]) />
             {move || {
@@ -197,11 +207,7 @@ pub fn RunPage() -> impl IntoView {
                 </button>
             </div>
             <p class="muted" data-testid="progress-text">{move || fmt_eta(&st.progress.get().1)}</p>
-            <Show when=move || st.progress.get().0 == RunStatus::Preflight>
-                <ul class="preflight-log" data-testid="preflight-log">
-                    {move || st.preflight.get().into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}
-                </ul>
-            </Show>
+            <PreflightLog states=st.preflight status=Signal::derive(move || st.progress.get().0) />
             {move || {
                 st.view
                     .get()
@@ -220,15 +226,15 @@ pub fn RunPage() -> impl IntoView {
             <Show when=move || !ended.get()>
                 <LiveStats windows=st.windows gpu=st.gpu progress=Signal::derive(move || st.progress.get().1) />
             </Show>
-            <RunCharts windows=st.windows origin_ms=origin x_range />
+            <RunCharts windows=st.windows origin_ms=origin x_range markers />
             {move || {
                 gpus()
                     .into_iter()
                     .map(|g| {
-                        let index = g.index;
+                        let (index, memory) = (g.index, g.memory_total_bytes);
                         view! {
                             <h2>{format!("GPU {} · {}", g.index, g.name)}</h2>
-                            <GpuCharts index history=st.gpu origin_ms=origin x_range />
+                            <GpuCharts index history=st.gpu origin_ms=origin x_range markers memory_total_bytes=memory />
                         }
                     })
                     .collect_view()
@@ -241,14 +247,7 @@ pub fn RunPage() -> impl IntoView {
                     .and_then(|v| v.result)
                     .map(|r| match r {
                         RunResult::Single(report) => view! { <h2>"Summary"</h2> <ReportTables report=*report /> }.into_any(),
-                        RunResult::Sweep(s) => {
-                            s.steps
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, report)| view! { <h2>{format!("Step {}", i + 1)}</h2> <ReportTables report /> })
-                                .collect_view()
-                                .into_any()
-                        }
+                        RunResult::Sweep(s) => view! { <SweepView sweep=s /> }.into_any(),
                     })
             }}
         </section>

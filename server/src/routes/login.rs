@@ -3,11 +3,10 @@
 //! Wrong tokens, however presented, count against the client's limit ([`crate::auth::FailureLimiter`]); the right
 //! token is always let in. The Host and Origin checks in front of the gate are in [`super::origin`].
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::{
-    extract::{ConnectInfo, Form, Query, Request, State},
+    extract::{Form, Query, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{Html, IntoResponse, Response},
@@ -17,8 +16,9 @@ use serde::Deserialize;
 
 use protocol::api::ApiErrorBody;
 
+use super::client::{client_key, ClientIp};
 use super::cookies::{cookie_values, is_api, is_https};
-use crate::auth::{Access, ClientKey};
+use crate::auth::ClientKey;
 use crate::state::AppState;
 
 /// The cookie a browser carries the token in.
@@ -70,7 +70,8 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
         return unauthorized(api, "the token in the address is wrong", base);
     }
     // No token, or a stale cookie: share links may still open a run or a comparison, read-only (`routes::shares`).
-    if let Some(resp) = super::shares::admit_viewer(&state, req, next).await {
+    let key = client_key(access, &req);
+    if let Some(resp) = super::shares::admit_viewer(&state, key, req, next).await {
         return resp;
     }
     unauthorized(api, "", base)
@@ -116,31 +117,6 @@ pub async fn login(
     (StatusCode::UNAUTHORIZED, Html(page("That token is not right.", base))).into_response()
 }
 
-/// The client's IP address: the TCP peer, or with `--trust-proxy` what the trusted proxies say
-/// ([`Access::client_ip`]); unspecified when the server was not started with connection info.
-pub struct ClientIp(pub IpAddr);
-
-impl axum::extract::FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(ip_of(&state.access, parts.extensions.get::<ConnectInfo<SocketAddr>>(), &parts.headers)))
-    }
-}
-
-fn client_key(access: &Access, req: &Request) -> ClientKey {
-    ClientKey::of(ip_of(access, req.extensions().get::<ConnectInfo<SocketAddr>>(), req.headers()))
-}
-
-fn ip_of(access: &Access, info: Option<&ConnectInfo<SocketAddr>>, headers: &HeaderMap) -> IpAddr {
-    let peer = info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-    access.client_ip(peer, forwarded)
-}
-
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -162,10 +138,17 @@ fn query_token(req: &Request) -> Option<(String, String)> {
 
 /// 303 to the app path `to` under `base` with the cookie set (scoped to `base`); `Secure` when the request came
 /// over HTTPS (directly or through a proxy).
+///
+/// `SameSite=Lax`: the browser sends the cookie on top-level GET navigations from other sites too, so the owner who
+/// opens one of their share links (or a run's address) from a chat app, mail or an issue tracker arrives logged in
+/// rather than as a read-only viewer or at the login form. Lax withholds it from every other cross-site request
+/// (POST forms, fetches, frames, images), and the writes it would have carried are refused anyway by the
+/// `Sec-Fetch-Site`/`Origin` check in front of this gate (`routes::origin`), as are cross-site WebSocket upgrades;
+/// GET routes change nothing (docs/reliability.md, "Who may do what").
 fn logged_in(headers: &HeaderMap, token: &str, to: &str, base: &str) -> Response {
     let secure = if is_https(headers) { "; Secure" } else { "" };
     let scope = if base.is_empty() { "/" } else { base };
-    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path={scope}{secure}");
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Lax; Path={scope}{secure}");
     let mut resp = redirect(&app::paths::join(base, to));
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, value);
@@ -212,23 +195,26 @@ fn too_many(api: bool, base: &str, left: Duration) -> Response {
     resp
 }
 
-/// The login page: plain HTML, no script; it posts to `{base}/login`. `note` is one of this module's fixed messages
-/// (never user input); `base` is a checked `--base-path` (letters, digits, `/-._~` only).
+/// The login page: plain HTML (its one script picks the theme); it posts to `{base}/login`. `note` is one of this
+/// module's fixed messages (never user input); `base` is a checked `--base-path` (letters, digits, `/-._~` only).
 fn page(note: &str, base: &str) -> String {
     let note = if note.is_empty() { String::new() } else { format!("<p class=\"note\" role=\"alert\">{note}</p>") };
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>tokenscope — log in</title>\
-         <style>body{{font-family:system-ui,sans-serif;background:#0f1115;color:#e6e6e6;display:grid;\
-         place-items:center;min-height:100vh;margin:0}}form{{display:grid;gap:.75rem;width:20rem}}\
-         input,button{{font:inherit;padding:.5rem;border-radius:.375rem;border:1px solid #444}}\
-         button{{background:#3b82f6;color:#fff;border:0;cursor:pointer}}.note{{color:#f87171}}\
-         p{{margin:0}}</style></head><body><form method=\"post\" action=\"{base}/login\" data-testid=\"login-form\">\
+         <script>{script}</script><style>{theme}form{{display:grid;gap:.75rem;width:20rem;\
+         max-width:calc(100vw - 2rem)}}input,button{{font:inherit;padding:.5rem;border-radius:.375rem;\
+         border:1px solid var(--line)}}input{{background:var(--field);color:var(--fg)}}\
+         button{{background:var(--accent);color:var(--on-accent);border:0;cursor:pointer;font-weight:600}}\
+         .note{{color:var(--bad)}}p{{margin:0}}</style></head>\
+         <body><form method=\"post\" action=\"{base}/login\" data-testid=\"login-form\">\
          <h1>tokenscope</h1><p>This dashboard needs its access token: the one given with <code>--token</code> \
          or <code>TOKENSCOPE_TOKEN</code>, or the one <code>serve</code> printed at start.</p>{note}\
          <label>Access token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" \
          required autofocus data-testid=\"login-token\"></label>\
-         <button type=\"submit\" data-testid=\"login-submit\">Log in</button></form></body></html>"
+         <button type=\"submit\" data-testid=\"login-submit\">Log in</button></form></body></html>",
+        script = app::theme::HEAD_SCRIPT,
+        theme = super::page_style::PAGE_THEME_CSS,
     )
 }
 
@@ -254,7 +240,7 @@ mod tests {
         let resp = logged_in(&HeaderMap::new(), "t0k", "/runs?x=1", "/pod");
         assert_eq!(resp.headers()[header::LOCATION], "/pod/runs?x=1");
         let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap();
-        assert!(cookie.contains("HttpOnly; SameSite=Strict; Path=/pod") && !cookie.contains("Secure"), "{cookie}");
+        assert!(cookie.contains("HttpOnly; SameSite=Lax; Path=/pod") && !cookie.contains("Secure"), "{cookie}");
         let resp = logged_in(&HeaderMap::new(), "t0k", "/", "");
         assert_eq!(resp.headers()[header::LOCATION], "/");
         assert!(resp.headers()[header::SET_COOKIE].to_str().unwrap().contains("Path=/"));

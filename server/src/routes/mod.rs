@@ -1,6 +1,7 @@
 //! HTTP and WebSocket routes, one module per area.
 
 pub mod archive;
+pub mod client;
 pub mod cookies;
 pub mod datasets;
 pub mod error;
@@ -12,6 +13,8 @@ pub mod live;
 pub mod login;
 pub mod metrics;
 pub mod origin;
+pub mod page_style;
+pub mod preflight_ws;
 pub mod run_ws;
 pub mod runs;
 pub mod shares;

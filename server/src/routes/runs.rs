@@ -92,13 +92,27 @@ impl super::error::StrictBody for PreflightRequest {
     const FIELDS: &'static [&'static str] = &["target", "model", "endpoint", "backend", "api_key", "ready_timeout_s"];
 }
 
-/// `POST /api/preflight`: is the target ready, which models and endpoints work, does it report usage.
+/// `POST /api/preflight`: is the target ready, which models and endpoints work, does it report usage. A failure is
+/// a 422 on `target` worded for the New run form (the form's live Check is `/ws/preflight`, which also offers the
+/// fixes).
 pub async fn check(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<PreflightRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let spec = check_spec(&state, req).await?;
+    let mut ignore = |_: &str| {};
+    match preflight::preflight(&spec, &mut ignore).await {
+        Ok(report) => Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?)),
+        Err(e) => Err(ApiError::field("preflight request", "target", e.render(preflight::Surface::Form))),
+    }
+}
+
+/// The spec a Check runs preflight with: the request's target fields, a 1-request run of 16 tokens in and out;
+/// 422 for a ready timeout out of range or a target the URL rules or the policy refuse.
+pub(super) async fn check_spec(state: &AppState, req: PreflightRequest) -> Result<RunSpec, ApiError> {
     let ready_timeout_s = req.ready_timeout_s.unwrap_or(5.0);
-    if !(ready_timeout_s > 0.0 && ready_timeout_s <= 600.0) {
+    let max = f64::from(protocol::preflight::FORM_MAX_READY_TIMEOUT_S);
+    if !(ready_timeout_s > 0.0 && ready_timeout_s <= max) {
         return Err(ApiError::field("preflight request", "ready_timeout_s", "must be between 0 and 600 seconds"));
     }
     let spec = RunSpec {
@@ -131,11 +145,7 @@ pub async fn check(
     if let Err(e) = state.policy.check_target_resolved(&spec.target).await {
         return Err(ApiError::field("preflight request", "target", e));
     }
-    let mut ignore = |_: &str| {};
-    match preflight::preflight(&spec, &mut ignore).await {
-        Ok(report) => Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?)),
-        Err(e) => Err(ApiError::field("preflight request", "target", e.to_string())),
-    }
+    Ok(spec)
 }
 
 /// What the New run form needs to offer the demo.

@@ -3,7 +3,8 @@
 //! - `POST /api/shares`, `GET /api/shares?run=ID`, `DELETE /api/shares/{id}`: the owner makes, lists and revokes
 //!   links (owner only: the access-token gate never lets a share-link viewer reach them).
 //! - `GET /s/{id}`: opening a link puts its id in the `tokenscope_share` cookie and redirects to the run or the
-//!   comparison; a revoked link answers 410, an unknown one 404.
+//!   comparison; a revoked link answers 410, an unknown one 404 — or 429 once the client has asked for too many
+//!   unknown ids ([`limit`]; a link that exists always opens).
 //! - [`admit_viewer`]: called by the gate (`routes::login::require_token`) for a request without the token. It
 //!   re-reads the links of the cookie (through a cache of at most [`CACHE_TTL`], which a revocation on this server
 //!   clears at once) and lets through only what [`decide`] allows: reads of the shared runs' pages, the API
@@ -26,13 +27,16 @@ use serde::Deserialize;
 use protocol::api::ApiErrorBody;
 use protocol::share::{CreateShare, Role, SessionInfo, ShareView};
 
+use super::client::ClientIp;
 use super::cookies::{cookie_values, is_api, is_https};
 use super::error::find_run;
 use super::error::{ApiError, ApiJson};
+use crate::auth::ClientKey;
 use crate::hub::{looks_like_id, new_run_id};
 use crate::state::AppState;
 use crate::store::ShareRow;
 
+mod limit;
 mod revocation;
 mod scope;
 pub use revocation::{SocketGrant, CLOSE_CODE, CLOSE_REASON};
@@ -135,17 +139,26 @@ pub async fn session(viewer: Option<Extension<SessionInfo>>) -> Json<SessionInfo
 // ---------- opening a link ----------
 
 /// `GET /s/{id}`: a working link adds its id to the share cookie and redirects (303) to what it opens; a revoked
-/// one is a 410 page, an unknown one a 404 page.
-pub async fn open(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+/// one is a 410 page, an unknown one a 404 page (429 once this client has asked for too many unknown ids: [`limit`]).
+pub async fn open(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    let key = ClientKey::of(client.0);
     let row = if looks_like_id(&id) { state.store.get_share(&id).await } else { Ok(None) };
     let row = match row {
         Ok(Some(row)) => row,
         Ok(None) => {
+            if let Some(left) = limit::count_unknown(&state, key, &[id.as_str()]) {
+                return limit::too_many(false, left);
+            }
             return notice(
                 StatusCode::NOT_FOUND,
                 "This share link does not exist",
                 "Check that the whole link was copied.",
-            )
+            );
         }
         Err(e) => {
             tracing::error!("could not read share link {id}: {e}");
@@ -155,16 +168,24 @@ pub async fn open(State(state): State<AppState>, Path(id): Path<String>, headers
     if row.revoked_unix_ms.is_some() {
         return revoked_page();
     }
-    // Keep the other links this browser holds while they still work, newest first.
+    // Keep the other links this browser holds while they still work, newest first. Unknown ones count against the
+    // client like unknown links (the new cookie would tell a guesser which of its ids exist).
     let mut held = vec![row.id.clone()];
+    let mut unknown = Vec::new();
     for other in held_ids(&headers) {
         if held.len() >= MAX_HELD {
             break;
         }
-        if other != row.id && matches!(lookup(&state, &other).await, Ok(Some(r)) if r.revoked_unix_ms.is_none()) {
-            held.push(other);
+        if other == row.id {
+            continue;
+        }
+        match lookup(&state, &other).await {
+            Ok(Some(r)) if r.revoked_unix_ms.is_none() => held.push(other),
+            Ok(None) => unknown.push(other),
+            _ => {}
         }
     }
+    let _ = limit::count_unknown(&state, key, &unknown.iter().map(String::as_str).collect::<Vec<_>>());
     let view = view_of(row);
     let to = app::paths::join(&state.info.base_path, &view.target());
     let mut resp = StatusCode::SEE_OTHER.into_response();
@@ -208,16 +229,20 @@ pub fn held_ids(headers: &HeaderMap) -> Vec<String> {
 /// For a request that carries no valid token: serves it when the share cookie's working links cover it (the
 /// handler then sees a viewer [`SessionInfo`] in the request's extensions); 403 for a write by a link holder;
 /// 410 when only revoked links would have covered it. `None`: the caller answers as to anyone without the token.
-pub async fn admit_viewer(state: &AppState, mut req: Request, next: Next) -> Option<Response> {
-    let (mut active, mut revoked) = (Vec::new(), Vec::new());
+///
+/// The cookie's ids that name no link count against the client ([`limit`]); once it is blocked, a request that no
+/// working link covers gets 429 rather than the login form.
+pub async fn admit_viewer(state: &AppState, key: ClientKey, mut req: Request, next: Next) -> Option<Response> {
+    let (mut active, mut revoked, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
     for id in held_ids(req.headers()) {
         match lookup(state, &id).await {
             Ok(Some(row)) if row.revoked_unix_ms.is_some() => revoked.push(view_of(row)),
             Ok(Some(row)) => active.push(view_of(row)),
-            Ok(None) => {}
+            Ok(None) => unknown.push(id),
             Err(e) => tracing::warn!("could not read share link {id}: {e}"),
         }
     }
+    let blocked = limit::count_unknown(state, key, &unknown.iter().map(String::as_str).collect::<Vec<_>>());
     let api = is_api(req.uri().path());
     match decide(req.method(), req.uri(), &active) {
         Decision::Allow => {
@@ -230,7 +255,7 @@ pub async fn admit_viewer(state: &AppState, mut req: Request, next: Next) -> Opt
         Decision::Deny if revoked_covers(req.method(), req.uri(), &revoked) => {
             Some(if api { gone_json() } else { revoked_page() })
         }
-        Decision::Deny => None,
+        Decision::Deny => blocked.map(|left| limit::too_many(api, left)),
     }
 }
 
@@ -256,15 +281,17 @@ fn revoked_page() -> Response {
     )
 }
 
-/// A small page with a heading and a line, in the login form's look. Both texts are this module's fixed strings.
+/// A small page with a heading and a line, in the login form's look and theme ([`super::page_style::PAGE_THEME_CSS`]).
+/// Both texts are this module's own (fixed strings and numbers, never request input).
 fn notice(status: StatusCode, title: &str, line: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>tokenscope — {title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;background:#0f1115;color:#e6e6e6;display:grid;\
-         place-items:center;min-height:100vh;margin:0}}main{{max-width:28rem;padding:1rem}}\
-         h1{{font-size:1.25rem}}p{{color:#9aa0a6}}</style></head><body><main data-testid=\"share-notice\">\
-         <p>tokenscope</p><h1>{title}</h1><p>{line}</p></main></body></html>"
+         <script>{script}</script><style>{theme}main{{max-width:28rem;padding:1rem}}h1{{font-size:1.25rem}}\
+         p{{color:var(--muted)}}</style></head><body><main data-testid=\"share-notice\">\
+         <p>tokenscope</p><h1>{title}</h1><p>{line}</p></main></body></html>",
+        script = app::theme::HEAD_SCRIPT,
+        theme = super::page_style::PAGE_THEME_CSS,
     );
     (status, Html(html)).into_response()
 }

@@ -79,7 +79,7 @@ async fn a_page_without_the_token_is_the_login_form_which_sets_the_cookie() {
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], "/");
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert_eq!(cookie, format!("tokenscope_token={TOKEN}; HttpOnly; SameSite=Strict; Path=/"));
+    assert_eq!(cookie, format!("tokenscope_token={TOKEN}; HttpOnly; SameSite=Lax; Path=/"));
     let resp = login("https").await.unwrap();
     assert!(resp.headers()["set-cookie"].to_str().unwrap().ends_with("; Secure"), "Secure behind an HTTPS proxy");
 
