@@ -6,6 +6,10 @@
 // loads the page ROUNDS times in Debian's Chromium and reports the median time from navigation to "data shown":
 // the Run page's latency note reporting its request count, and the Compare page's delta table with both rows plus
 // the CDFs (fetched before the table is drawn). Server time is the median of the API reads those pages make, timed from Node.
+//
+// THROTTLE=MBPS,RTT_MS (e.g. THROTTLE=50,40) makes each page load over an emulated link of that bandwidth and round-trip
+// time (Chromium's network emulation), as through a GPU pod's HTTPS proxy from another continent. BASE_URL may be
+// an https:// proxy (self-signed certificates are accepted); over HTTPS Chromium asks for brotli.
 import { chromium } from '@playwright/test';
 
 const [base, runA, runB, roundsArg] = process.argv.slice(2);
@@ -14,6 +18,9 @@ if (!base || !runA || !runB) {
   process.exit(2);
 }
 const rounds = Number(roundsArg ?? 5);
+const throttle = process.env.THROTTLE
+  ? (([mbps, rttMs]) => ({ mbps: Number(mbps), rttMs: Number(rttMs) }))(process.env.THROTTLE.split(','))
+  : null;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function apiTime(path) {
@@ -33,7 +40,17 @@ async function apiTime(path) {
 async function pageTime(browser, path, ready) {
   const times = [];
   for (let i = 0; i < rounds; i++) {
-    const page = await browser.newPage();
+    const page = await browser.newPage({ ignoreHTTPSErrors: true });
+    if (throttle) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: throttle.rttMs,
+        downloadThroughput: (throttle.mbps * 1e6) / 8,
+        uploadThroughput: (throttle.mbps * 1e6) / 8,
+      });
+    }
     const t0 = Date.now();
     await page.goto(base + path);
     await ready(page);

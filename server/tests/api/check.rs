@@ -163,10 +163,17 @@ async fn a_dataset_path_is_checked_as_a_run_would_read_it() {
     assert_eq!(body["fields"][0]["field"], "workload.path", "{body}");
 }
 
-/// The archived view, as the Runs list reads it from the store.
+/// The archived view of an ended run, as the Runs list reads it from the store: the final write lands shortly
+/// after the live run reports its end (the recorder writes asynchronously), so this waits for it (at most 10 s).
 async fn archived(app: &TestApp, id: &str) -> RunView {
-    let runs: Vec<RunView> = app.get_json("/api/runs").await;
-    runs.into_iter().find(|r| r.id == id).expect("the run is archived")
+    for _ in 0..100 {
+        let runs: Vec<RunView> = app.get_json("/api/runs").await;
+        if let Some(r) = runs.into_iter().find(|r| r.id == id && !r.status.is_live()) {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("run {id} never reached the archive as ended")
 }
 
 #[tokio::test]
