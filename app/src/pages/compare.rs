@@ -43,17 +43,25 @@ fn views(runs: &[Compared]) -> Vec<&RunView> {
 async fn fetch(ids: Vec<String>) -> (Vec<Compared>, Vec<String>) {
     use crate::api::get_json;
     use protocol::archive::RunSeries;
-    let (mut runs, mut problems) = (Vec::new(), Vec::new());
-    for id in ids {
-        let view = get_json::<RunView>(&format!("/api/runs/{id}")).await;
-        let series = get_json::<RunSeries>(&format!("/api/runs/{id}/series")).await;
+    // Every document of every run at once: over a pod proxy each sequential read would cost a round trip.
+    let one = |id: String| async move {
+        let (v, s, l) =
+            (format!("/api/runs/{id}"), format!("/api/runs/{id}/series"), format!("/api/runs/{id}/latency"));
+        let (view, series, latency) =
+            futures::join!(get_json::<RunView>(&v), get_json::<RunSeries>(&s), get_json::<LatencyCdf>(&l));
         match (view, series) {
+            // A run without request records (an imported report) has no distribution: its lines stay empty.
             (Ok(view), Ok(series)) => {
-                // A run without request records (an imported report) has no distribution: its lines stay empty.
-                let latency = get_json::<LatencyCdf>(&format!("/api/runs/{id}/latency")).await.unwrap_or_default();
-                runs.push(Compared { view, windows: series.windows, latency })
+                Ok(Compared { view, windows: series.windows, latency: latency.unwrap_or_default() })
             }
-            (Err(e), _) | (_, Err(e)) => problems.push(format!("run {id}: {}", e.message())),
+            (Err(e), _) | (_, Err(e)) => Err(format!("run {id}: {}", e.message())),
+        }
+    };
+    let (mut runs, mut problems) = (Vec::new(), Vec::new());
+    for r in futures::future::join_all(ids.into_iter().map(one)).await {
+        match r {
+            Ok(c) => runs.push(c),
+            Err(p) => problems.push(p),
         }
     }
     (runs, problems)
