@@ -86,20 +86,14 @@ pub struct SweepRow {
     pub warning: Option<String>,
 }
 
-/// `concurrency 16`, `rate 4/s`.
+/// `concurrency 16`, `rate 4/s` (the words of [`crate::compare::Level::label`]).
 pub fn load_label(load: &LoadSpec) -> String {
-    match load {
-        LoadSpec::Concurrency { concurrency } => format!("concurrency {concurrency}"),
-        LoadSpec::Rate { rate_rps, .. } => format!("rate {rate_rps}/s"),
-    }
+    crate::compare::Level::of(load).label()
 }
 
-/// `c=16`, `4 rps`: a step's load on a chart marker.
+/// `c=16`, `4 rps`: a step's load on a chart marker ([`crate::compare::Level::short`]).
 pub fn load_short(load: &LoadSpec) -> String {
-    match load {
-        LoadSpec::Concurrency { concurrency } => format!("c={concurrency}"),
-        LoadSpec::Rate { rate_rps, .. } => format!("{rate_rps} rps"),
-    }
+    crate::compare::Level::of(load).short()
 }
 
 /// The load of each step of `spec`: its load, or one per sweep value replacing its concurrency or rate.

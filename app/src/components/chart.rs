@@ -172,7 +172,7 @@ pub fn TimeChart(
 }
 
 #[cfg(feature = "hydrate")]
-mod draw {
+pub(crate) mod draw {
     use plotters::prelude::*;
     use plotters::style::text_anchor::{HPos, Pos, VPos};
     use plotters_canvas::CanvasBackend;
@@ -195,21 +195,41 @@ mod draw {
         pub desc: (&'a str, &'a str),
     }
 
-    fn rgb(c: (u8, u8, u8)) -> RGBColor {
+    /// A palette colour for plotters.
+    pub fn rgb(c: (u8, u8, u8)) -> RGBColor {
         RGBColor(c.0, c.1, c.2)
+    }
+
+    /// The theme's background, grid and text colours for plotters.
+    pub struct Paint {
+        /// Plot background.
+        pub bg: RGBColor,
+        /// Grid and axis lines.
+        pub grid: RGBColor,
+        /// Labels and captions.
+        pub text: RGBColor,
+    }
+
+    /// `el`'s drawing buffer matched to its laid-out width (at least `min_width`, so text is not stretched), filled
+    /// with the theme's background: the drawing area, the theme's paint and the width in pixels.
+    pub fn canvas(
+        el: &HtmlCanvasElement,
+        min_width: i32,
+        colors: ChartColors,
+    ) -> Option<(DrawingArea<CanvasBackend, plotters::coord::Shift>, Paint, u32)> {
+        let w = el.client_width().max(min_width) as u32;
+        if el.width() != w {
+            el.set_width(w);
+        }
+        let root = CanvasBackend::with_canvas_object(el.clone())?.into_drawing_area();
+        let paint = Paint { bg: rgb(colors.bg), grid: rgb(colors.grid), text: rgb(colors.text) };
+        let _ = root.fill(&paint.bg);
+        Some((root, paint, w))
     }
 
     /// Draws `series` and `markers` on `el` in the theme's `colors`.
     pub fn draw(el: &HtmlCanvasElement, series: &[Series], axes: &Axes<'_>, markers: &[Marker], colors: ChartColors) {
-        let (bg, grid, text) = (rgb(colors.bg), rgb(colors.grid), rgb(colors.text));
-        // Match the drawing buffer to the laid-out size so text is not stretched.
-        let w = el.client_width().max(200) as u32;
-        if el.width() != w {
-            el.set_width(w);
-        }
-        let Some(backend) = CanvasBackend::with_canvas_object(el.clone()) else { return };
-        let root = backend.into_drawing_area();
-        let _ = root.fill(&bg);
+        let Some((root, Paint { bg, grid, text }, w)) = canvas(el, 200, colors) else { return };
         let (y0, y1) = y_bounds(series, axes.y_floor, axes.y_cap);
         let (x0, x1) = if axes.x.1 > axes.x.0 { axes.x } else { (axes.x.0, axes.x.0 + 1.0) };
         let Ok(mut chart) = ChartBuilder::on(&root)

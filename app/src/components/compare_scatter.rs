@@ -216,24 +216,16 @@ pub fn SweepScatter(
 #[cfg(feature = "hydrate")]
 mod draw {
     use plotters::prelude::*;
-    use plotters_canvas::CanvasBackend;
     use web_sys::HtmlCanvasElement;
 
     use super::{axes, ScatterRun};
+    use crate::components::chart::draw::{canvas, rgb, Paint};
     use crate::components::chart::tick_label;
     use crate::theme::ChartColors;
 
     /// Draws `runs` on `el` in the theme's colours.
     pub fn draw(el: &HtmlCanvasElement, runs: &[ScatterRun], colors: ChartColors) {
-        let rgb = |c: (u8, u8, u8)| RGBColor(c.0, c.1, c.2);
-        let (bg, grid, text) = (rgb(colors.bg), rgb(colors.grid), rgb(colors.text));
-        let w = el.client_width().max(240) as u32;
-        if el.width() != w {
-            el.set_width(w);
-        }
-        let Some(backend) = CanvasBackend::with_canvas_object(el.clone()) else { return };
-        let root = backend.into_drawing_area();
-        let _ = root.fill(&bg);
+        let Some((root, Paint { grid, text, .. }, _)) = canvas(el, 240, colors) else { return };
         let (xa, ya) = axes(runs);
         let (x0, x1, y0, y1) = (xa.map(xa.lo), xa.map(xa.hi), ya.map(ya.lo), ya.map(ya.hi));
         let Ok(mut chart) = ChartBuilder::on(&root)

@@ -160,12 +160,7 @@ pub async fn run_workload(
 pub use protocol::sweep::step_loads;
 
 /// `concurrency 8` / `rate 2.5/s`.
-pub fn describe(load: &LoadSpec) -> String {
-    match load {
-        LoadSpec::Concurrency { concurrency } => format!("concurrency {concurrency}"),
-        LoadSpec::Rate { rate_rps, .. } => format!("rate {rate_rps}/s"),
-    }
-}
+pub use protocol::sweep::load_label as describe;
 
 #[cfg(test)]
 #[path = "runner_tests.rs"]
